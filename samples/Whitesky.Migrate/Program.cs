@@ -1,1 +1,4 @@
-return 0;
+using Whitesky.Migrate.Cli;
+
+using var signals = new TerminationSignals();
+return await MigrateCommandLine.InvokeAsync(args, cancellationToken: signals.Token);

@@ -1,0 +1,60 @@
+# Shared helpers for the side-by-side benchmark scripts in benchmarks/compare/ (source it; bash only).
+
+# Prints the median of the numbers given as arguments.
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# Prints a / b with three decimals.
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f\n", a / b; else print "nan" }'
+}
+
+# Prints a free loopback TCP port.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Runs a command and prints its wall time in seconds; its stdout and stderr go to the file $TIME_LOG
+# (default /dev/null). Returns the command's exit status.
+time_command() {
+  local start end status=0
+  start=$(date +%s%N)
+  "$@" >>"${TIME_LOG:-/dev/null}" 2>&1 || status=$?
+  end=$(date +%s%N)
+  awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", (e - s) / 1e9 }'
+  return "$status"
+}
+
+# Starts nbdkit in the background (in the foreground of its own process) and waits until it accepts
+# connections: nbdkit writes its pid file only then. Sets NBDKIT_PID. Arguments go to nbdkit as-is
+# (listen options, filters, plugin, parameters).
+start_nbdkit() {
+  local pidfile
+  pidfile=$(mktemp -u "${TMPDIR:-/tmp}/nbdkit-bench.XXXXXX.pid")
+  nbdkit --foreground --exit-with-parent --pidfile "$pidfile" "$@" &
+  NBDKIT_PID=$!
+  local waited=0
+  while [ ! -s "$pidfile" ]; do
+    if ! kill -0 "$NBDKIT_PID" 2>/dev/null; then
+      echo "nbdkit $* exited before listening" >&2
+      return 1
+    fi
+    sleep 0.02
+    waited=$((waited + 1))
+    if [ "$waited" -gt 1500 ]; then
+      echo "nbdkit $* did not start listening within 30 s" >&2
+      return 1
+    fi
+  done
+  rm -f "$pidfile"
+}
+
+# Stops the nbdkit started by start_nbdkit.
+stop_nbdkit() {
+  if [ -n "${NBDKIT_PID:-}" ]; then
+    kill "$NBDKIT_PID" 2>/dev/null || true
+    wait "$NBDKIT_PID" 2>/dev/null || true
+    NBDKIT_PID=
+  fi
+}

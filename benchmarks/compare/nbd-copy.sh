@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Side by side: `whitesky-migrate nbd copy` against `nbdcopy` (both with defaults, no --flush), copying a
+# 4 GiB sparse raw file holding ~1 GiB of random data in ~1 MiB runs into a fresh `nbdkit memory 4G`
+# (a new nbdkit for every run). Prints one line per case:
+#   RESULT case=<name> sdk_s=<median s> peer=nbdcopy peer_s=<median s> ratio=<peer_s/sdk_s>
+# or `RESULT case=<name> error=<why>` when the SDK cannot run that case (tls-psk until TLS-PSK lands).
+# The first SDK run of every case is checked: the target is read back with nbdcopy and compared with cmp.
+#
+# Environment: RUNS (default 5), CASES (default "plain-unix plain-tcp delay-write-10ms tls-psk"),
+# WORK (default benchmarks/compare/work/nbd-copy, git-ignored), SDK_ARGS (extra `nbd copy` options for
+# tuning, e.g. "--request-size 1M --connections 2"), SKIP_BUILD=1 to reuse the last build.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+RUNS=${RUNS:-5}
+CASES=${CASES:-plain-unix plain-tcp delay-write-10ms tls-psk}
+WORK=${WORK:-$here/work/nbd-copy}
+SDK_ARGS=${SDK_ARGS:-}
+SIZE=4294967296
+
+for tool in nbdkit nbdcopy dotnet python3 cmp awk; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "nbd-copy.sh: $tool is required (nbdkit, libnbd-bin, the .NET SDK)" >&2; exit 1; }
+done
+mkdir -p "$WORK"
+sockets=$(mktemp -d "${TMPDIR:-/tmp}/nbd-copy-bench.XXXXXX")
+trap 'stop_nbdkit; rm -rf "$sockets" "$WORK/readback.raw"' EXIT
+
+# Release build, ReadyToRun so that start-up is not spent in the JIT (nbdcopy is native code).
+SDK="$WORK/bin/whitesky-migrate"
+if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -x "$SDK" ]; then
+  echo "nbd-copy.sh: building whitesky-migrate (Release, ReadyToRun)" >&2
+  dotnet publish "$root/samples/Whitesky.Migrate/Whitesky.Migrate.csproj" -c Release -r linux-x64 --self-contained false \
+    -p:PublishReadyToRun=true -o "$WORK/bin" -nologo -v quiet >&2
+fi
+
+SOURCE="$WORK/source.raw"
+if [ ! -f "$SOURCE" ] || [ "$(stat -c %s "$SOURCE")" != "$SIZE" ]; then
+  echo "nbd-copy.sh: making $SOURCE (4 GiB sparse, ~25% random data in ~1 MiB runs)" >&2
+  rm -f "$SOURCE" "$SOURCE.tmp"
+  nbdkit -U - sparse-random 4G seed=1 percent=25 runlength=1048576 random-content=true \
+    --run "nbdcopy \"\$uri\" '$SOURCE.tmp'"
+  mv "$SOURCE.tmp" "$SOURCE"
+fi
+# Both tools read the source from the page cache.
+cat "$SOURCE" >/dev/null
+
+PSK="$WORK/keys.psk"
+if [ ! -s "$PSK" ]; then
+  printf 'bench:%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$PSK"
+  chmod 600 "$PSK"
+fi
+
+# Starts a fresh target for a case and sets URI.
+serve() {
+  local port
+  case "$1" in
+    plain-unix)
+      rm -f "$sockets/nbd.sock"
+      start_nbdkit -U "$sockets/nbd.sock" memory 4G
+      URI="nbd+unix:///?socket=$sockets/nbd.sock" ;;
+    plain-tcp)
+      port=$(free_port)
+      start_nbdkit -i 127.0.0.1 -p "$port" memory 4G
+      URI="nbd://127.0.0.1:$port/" ;;
+    delay-write-10ms)
+      rm -f "$sockets/nbd.sock"
+      start_nbdkit -U "$sockets/nbd.sock" --filter=delay memory 4G delay-write=10ms
+      URI="nbd+unix:///?socket=$sockets/nbd.sock" ;;
+    tls-psk)
+      port=$(free_port)
+      start_nbdkit -i 127.0.0.1 -p "$port" --tls=require --tls-psk="$PSK" memory 4G
+      URI="nbds://bench@127.0.0.1:$port/?tls-psk-file=$PSK" ;;
+    *)
+      echo "nbd-copy.sh: unknown case $1" >&2
+      return 1 ;;
+  esac
+}
+
+# Reads the target back and compares it with the source, byte for byte.
+verify() {
+  rm -f "$WORK/readback.raw"
+  nbdcopy "$URI" "$WORK/readback.raw" && cmp "$SOURCE" "$WORK/readback.raw"
+  local status=$?
+  rm -f "$WORK/readback.raw"
+  return "$status"
+}
+
+log="$WORK/last-run.log"
+for case in $CASES; do
+  sdk_times=()
+  peer_times=()
+  error=
+  for run in $(seq 1 "$RUNS"); do
+    serve "$case"
+    : >"$log"
+    # shellcheck disable=SC2086 # SDK_ARGS is a list of options
+    if t=$(TIME_LOG="$log" time_command "$SDK" nbd copy $SDK_ARGS "$SOURCE" "$URI"); then
+      sdk_times+=("$t")
+    else
+      error=$(grep -v '^warn:' "$log" | tail -n 1 | tr -s '\n\t' '  ')
+      stop_nbdkit
+      break
+    fi
+    if [ "$run" = 1 ] && ! verify; then
+      error="the target differs from the source after the SDK's copy"
+      stop_nbdkit
+      break
+    fi
+    stop_nbdkit
+
+    serve "$case"
+    if ! t=$(TIME_LOG="$log" time_command nbdcopy "$SOURCE" "$URI"); then
+      error="nbdcopy failed: $(tail -n 1 "$log")"
+      stop_nbdkit
+      break
+    fi
+    peer_times+=("$t")
+    stop_nbdkit
+    echo "nbd-copy.sh: $case run $run: sdk ${sdk_times[-1]} s, nbdcopy $t s" >&2
+  done
+
+  if [ -n "$error" ]; then
+    echo "RESULT case=$case error=${error:-unknown}"
+    continue
+  fi
+
+  sdk_s=$(median "${sdk_times[@]}")
+  peer_s=$(median "${peer_times[@]}")
+  echo "RESULT case=$case sdk_s=$sdk_s peer=nbdcopy peer_s=$peer_s ratio=$(ratio "$peer_s" "$sdk_s")"
+done

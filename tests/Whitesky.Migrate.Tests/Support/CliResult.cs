@@ -1,0 +1,7 @@
+namespace Whitesky.Migrate.Tests.Support;
+
+/// <summary>What one in-process run of the whitesky-migrate command line produced.</summary>
+public sealed record CliResult(int ExitCode, string StdOut, string StdErr)
+{
+    public override string ToString() => $"exit {ExitCode}\n--- stdout ---\n{StdOut}\n--- stderr ---\n{StdErr}";
+}
