@@ -5,23 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
-missing=()
-command -v nbdkit     >/dev/null 2>&1 || missing+=(nbdkit)
-command -v nbdinfo    >/dev/null 2>&1 || missing+=(libnbd-bin)
-command -v nbdcopy    >/dev/null 2>&1 || missing+=(libnbd-bin)
-command -v qemu-img   >/dev/null 2>&1 || missing+=(qemu-utils)
-command -v qemu-nbd   >/dev/null 2>&1 || missing+=(qemu-utils)
-command -v nbd-server >/dev/null 2>&1 || [ -x /usr/bin/nbd-server ] || missing+=(nbd-server)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "test.sh: installing the test peers: ${missing[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nbdkit libnbd-bin qemu-utils nbd-server
-fi
-for tool in nbdkit nbdinfo nbdcopy qemu-img qemu-nbd; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "test.sh: $tool is still missing after the install step" >&2; exit 1; }
-done
+./eng/install-peers.sh
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2
