@@ -146,6 +146,19 @@ public sealed partial class NbdCopyCommandTests
     }
 
     [Fact]
+    public async Task Copy_with_a_request_size_that_is_not_a_block_multiple_fails_with_exit_code_1()
+    {
+        using var dir = new TempDirectory();
+        var source = CreateSource(dir);
+        await using var server = await ServerProcess.StartNbdkitAsync(true, "--filter=blocksize-policy", "memory", "64M", "blocksize-minimum=4096");
+
+        var result = await MigrateCli.RunAsync("nbd", "copy", "--request-size", "6000", source, server.Uri());
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("multiple of the export's minimum block size of 4096 bytes", result.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Copy_of_a_missing_file_fails_with_exit_code_1()
     {
         using var dir = new TempDirectory();

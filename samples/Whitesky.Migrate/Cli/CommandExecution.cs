@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
 
 namespace Whitesky.Migrate.Cli;
 
@@ -47,12 +46,6 @@ internal static class CommandExecution
         }
     }
 
-    private static ILoggerFactory CreateLoggerFactory(bool verbose) => LoggerFactory.Create(builder => builder
-        .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning)
-        .AddConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace)
-        .AddSimpleConsole(options =>
-        {
-            options.SingleLine = true;
-            options.TimestampFormat = verbose ? "HH:mm:ss.fff " : null;
-        }));
+    private static OnDemandConsoleLoggerFactory CreateLoggerFactory(bool verbose) =>
+        new(verbose ? LogLevel.Debug : LogLevel.Warning, timestamps: verbose);
 }

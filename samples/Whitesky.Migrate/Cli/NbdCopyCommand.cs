@@ -10,7 +10,11 @@ namespace Whitesky.Migrate.Cli;
 /// <summary><c>nbd copy FILE URI</c>: copies the allocated data of a raw image file into an NBD export, like <c>nbdcopy FILE URI</c>.</summary>
 internal static class NbdCopyCommand
 {
-    private const int DefaultConnections = 4;
+    /// <summary>
+    /// Like nbdcopy: up to 4, but no more than the cores. More connections than cores only add server
+    /// threads competing for them (measured on 2 cores: 2 connections beat 4 on plain, TLS and slow targets).
+    /// </summary>
+    private static readonly int DefaultConnections = Math.Clamp(Environment.ProcessorCount, 1, 4);
     private const int DefaultRequests = 64;
 
     public static Command Create(Option<bool> verbose)
@@ -19,7 +23,7 @@ internal static class NbdCopyCommand
         var uri = new Argument<string>("URI") { Description = "The target export, e.g. nbd://host/disk or nbds://user@host/disk?tls-psk-file=FILE." };
         var connections = new Option<int>("--connections", "-C")
         {
-            Description = "Connections to open when the export allows multi-conn (otherwise 1).",
+            Description = "Connections to open when the export allows multi-conn (otherwise 1). Default: the number of cores, at most 4.",
             DefaultValueFactory = _ => DefaultConnections,
         };
         connections.Validators.Add(result => Range(result, connections, 1, 64));
