@@ -159,6 +159,21 @@ public sealed partial class NbdCopyCommandTests
     }
 
     [Fact]
+    public async Task Copy_stops_at_a_write_the_server_fails_and_reports_it_with_exit_code_1()
+    {
+        using var dir = new TempDirectory();
+        var source = CreateSource(dir);
+        await using var server = await ServerProcess.StartNbdkitAsync(true, "--filter=error", "memory", "64M", "error-pwrite=ENOSPC", "error-pwrite-rate=100%");
+
+        var result = await MigrateCli.RunAsync("nbd", "copy", source, server.Uri());
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("WRITE", result.StdErr, StringComparison.Ordinal);
+        Assert.Contains("ENOSPC", result.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("copied", result.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Copy_of_a_missing_file_fails_with_exit_code_1()
     {
         using var dir = new TempDirectory();
