@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -43,6 +44,7 @@ internal sealed class NbdConnection : IAsyncDisposable
     private int _inFlight;
     private int _disposed;
     private volatile Exception? _failure;
+    private long _lastReply = Stopwatch.GetTimestamp();
 
     public NbdConnection(Socket socket, Stream stream, NbdExportInfo export, Dictionary<uint, string> contexts,
         NbdClientOptions options, ILogger logger)
@@ -75,7 +77,7 @@ internal sealed class NbdConnection : IAsyncDisposable
         Interlocked.Increment(ref _inFlight);
         try
         {
-            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await WaitForSlotAsync(command, offset, length, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -122,6 +124,30 @@ internal sealed class NbdConnection : IAsyncDisposable
         return await WaitForReplyAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Waits for an in-flight slot. A request that timed out keeps its slot until the server answers it, so
+    /// once the server has answered nothing for a whole request timeout, waiting longer would hang for ever.
+    /// </summary>
+    private async Task WaitForSlotAsync(NbdCommand command, long offset, uint length, CancellationToken cancellationToken)
+    {
+        if (_requestTimeout == Timeout.InfiniteTimeSpan)
+        {
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var wait = TimeSpan.FromMilliseconds(Math.Min(_requestTimeout.TotalMilliseconds, int.MaxValue));
+        while (!await _slots.WaitAsync(wait, cancellationToken).ConfigureAwait(false))
+        {
+            ThrowIfUnusable();
+            if (Stopwatch.GetElapsedTime(Volatile.Read(ref _lastReply)) >= _requestTimeout)
+            {
+                throw new NbdConnectionException(string.Create(CultureInfo.InvariantCulture,
+                    $"{NbdException.CommandName(command)} at offset {offset} length {length} could not be sent: every request slot is held by a request the NBD server at {_endpoint} has not answered, and it has answered nothing for {_requestTimeout.TotalSeconds:0.#} s."));
+            }
+        }
+    }
+
     private async Task<NbdBlockStatus?> WaitForReplyAsync(NbdPendingRequest request, CancellationToken cancellationToken)
     {
         if (!cancellationToken.CanBeCanceled && _requestTimeout == Timeout.InfiniteTimeSpan)
@@ -155,20 +181,32 @@ internal sealed class NbdConnection : IAsyncDisposable
     {
         NbdCodec.WriteRequest(_txBuffer, new NbdRequestHeader(request.Flags, request.Command, request.Cookie, (ulong)request.Offset, request.Length));
 
-        // Once the header is out, the payload must follow whole: cancellation is not honoured here;
-        // a failure fails the connection instead, which also unblocks this write.
-        if (NbdWire.RequestHeaderSize + payload.Length <= CoalesceLimit)
+        // Once the header is out, the payload must follow whole: the caller's cancellation is not honoured
+        // here; a failure fails the connection instead, which also unblocks this write. A server that stops
+        // reading would block it for ever, so the request timeout bounds it (and fails the connection too).
+        using var stalled = _requestTimeout == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(_requestTimeout);
+        var token = stalled?.Token ?? CancellationToken.None;
+        try
         {
-            payload.Span.CopyTo(_txBuffer.AsSpan(NbdWire.RequestHeaderSize));
-            await _stream.WriteAsync(_txBuffer.AsMemory(0, NbdWire.RequestHeaderSize + payload.Length), CancellationToken.None).ConfigureAwait(false);
+            if (NbdWire.RequestHeaderSize + payload.Length <= CoalesceLimit)
+            {
+                payload.Span.CopyTo(_txBuffer.AsSpan(NbdWire.RequestHeaderSize));
+                await _stream.WriteAsync(_txBuffer.AsMemory(0, NbdWire.RequestHeaderSize + payload.Length), token).ConfigureAwait(false);
+            }
+            else
+            {
+                await _stream.WriteAsync(_txBuffer.AsMemory(0, NbdWire.RequestHeaderSize), token).ConfigureAwait(false);
+                await _stream.WriteAsync(payload, token).ConfigureAwait(false);
+            }
+
+            await _stream.FlushAsync(token).ConfigureAwait(false);
         }
-        else
+        catch (OperationCanceledException ex) when (stalled?.IsCancellationRequested == true)
         {
-            await _stream.WriteAsync(_txBuffer.AsMemory(0, NbdWire.RequestHeaderSize), CancellationToken.None).ConfigureAwait(false);
-            await _stream.WriteAsync(payload, CancellationToken.None).ConfigureAwait(false);
+            throw new IOException(string.Create(CultureInfo.InvariantCulture,
+                $"the server did not take it within {_requestTimeout.TotalSeconds:0.#} s (it stopped reading)"), ex);
         }
 
-        await _stream.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         if (!payload.IsEmpty)
         {
             NbdClientMetrics.BytesWritten.Add(payload.Length);
@@ -266,6 +304,8 @@ internal sealed class NbdConnection : IAsyncDisposable
                     throw new NbdProtocolException(string.Create(CultureInfo.InvariantCulture,
                         $"The NBD server at {_endpoint} sent a reply with bad magic 0x{magic:x8}{(magic == NbdWire.NBD_STRUCTURED_REPLY_MAGIC ? " (a structured reply, which was not negotiated)" : string.Empty)}."));
                 }
+
+                Volatile.Write(ref _lastReply, Stopwatch.GetTimestamp());
             }
         }
         catch (CleanEndOfStream) when (_pending.IsEmpty || Volatile.Read(ref _disposed) != 0)
@@ -520,7 +560,8 @@ internal sealed class NbdConnection : IAsyncDisposable
             }
 
             var offset = ReadUInt64();
-            errorOffset = request.Offset + ChunkOffset(request, offset, 0, "NBD_REPLY_TYPE_ERROR_OFFSET");
+            // Spec: the offset MUST lie within the request, so the byte at it must: checked as a 1-byte range.
+            errorOffset = request.Offset + ChunkOffset(request, offset, 1, "NBD_REPLY_TYPE_ERROR_OFFSET");
         }
         else
         {
