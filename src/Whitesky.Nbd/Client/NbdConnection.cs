@@ -38,6 +38,7 @@ internal sealed class NbdConnection : IAsyncDisposable
     private readonly byte[] _rx = new byte[ReceiveBufferSize];
     private readonly Thread _reader;
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _rxStart;
     private int _rxEnd;
     private long _nextCookie;
@@ -223,6 +224,11 @@ internal sealed class NbdConnection : IAsyncDisposable
 
         Interlocked.Decrement(ref _inFlight);
         _slots.Release();
+        if (_pending.IsEmpty && Volatile.Read(ref _disposed) != 0)
+        {
+            _drained.TrySetResult();
+        }
+
         return true;
     }
 
@@ -358,8 +364,8 @@ internal sealed class NbdConnection : IAsyncDisposable
         }
         else if (request.Command == NbdCommand.Read)
         {
+            request.TryAddReadRange(0, request.Length);
             ConsumePayload(request, (int)request.Length, 0);
-            request.AddReadRange(0, request.Length);
         }
 
         Complete(request);
@@ -424,8 +430,12 @@ internal sealed class NbdConnection : IAsyncDisposable
         var offset = ReadUInt64();
         var dataLength = length - 8;
         var relative = ChunkOffset(request, offset, dataLength, "NBD_REPLY_TYPE_OFFSET_DATA");
+        if (!request.TryAddReadRange(relative, relative + dataLength))
+        {
+            throw Violation(request, "READ chunks that overlap (more data than the request asked for) or are too many");
+        }
+
         ConsumePayload(request, (int)dataLength, (int)relative);
-        request.AddReadRange(relative, relative + dataLength);
         NbdClientMetrics.BytesRead.Add(dataLength);
     }
 
@@ -449,8 +459,12 @@ internal sealed class NbdConnection : IAsyncDisposable
         }
 
         var relative = ChunkOffset(request, offset, holeLength, "NBD_REPLY_TYPE_OFFSET_HOLE");
+        if (!request.TryAddReadRange(relative, relative + holeLength))
+        {
+            throw Violation(request, "READ chunks that overlap (more data than the request asked for) or are too many");
+        }
+
         request.ZeroBuffer((int)relative, (int)holeLength);
-        request.AddReadRange(relative, relative + holeLength);
     }
 
     /// <summary>Checks that [offset, offset + length) lies inside the request (unsigned-overflow safe) and returns it relative to the request.</summary>
@@ -752,17 +766,17 @@ internal sealed class NbdConnection : IAsyncDisposable
         {
             try
             {
-                using var drain = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                while (!_pending.IsEmpty && _failure is null && !drain.IsCancellationRequested)
+                // Requests in flight, abandoned ones included, get their replies first (bounded): the server
+                // is still working on them, and DISC must come after them.
+                if (!_pending.IsEmpty)
                 {
-                    var pending = _pending.Values.Select(r => (Task)r.Task).ToArray();
                     try
                     {
-                        await Task.WhenAll(pending).WaitAsync(drain.Token).ConfigureAwait(false);
+                        await _drained.Task.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
                     }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    catch (TimeoutException)
                     {
-                        // The requests' own callers see their errors.
+                        // DISC is sent anyway; the server discards what it has not answered.
                     }
                 }
 

@@ -11,6 +11,7 @@ internal sealed class NbdPendingRequest
 {
     private readonly TaskCompletionSource<NbdBlockStatus?> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private List<(long Start, long End)>? _readRanges;
+    private long _readBytes;
     private Dictionary<string, IReadOnlyList<NbdExtent>>? _extents;
     private readonly Lock _gate = new();
     private bool _abandoned;
@@ -70,8 +71,23 @@ internal sealed class NbdPendingRequest
         }
     }
 
-    /// <summary>Records that bytes [start, end) of the request were answered (data or hole).</summary>
-    public void AddReadRange(long start, long end) => (_readRanges ??= new List<(long, long)>(1)).Add((start, end));
+    /// <summary>
+    /// Records that bytes [start, end) of the request are being answered (data or hole). False when that
+    /// cannot be part of an exact cover: more bytes than the request has (so chunks overlap), or more chunks
+    /// than any server needs (one per 512 bytes, at least 1024), which bounds what a hostile server can make us keep.
+    /// </summary>
+    public bool TryAddReadRange(long start, long end)
+    {
+        var count = _readRanges?.Count ?? 0;
+        if (_readBytes + (end - start) > Length || count >= Math.Max(1024, Length / 512))
+        {
+            return false;
+        }
+
+        _readBytes += end - start;
+        (_readRanges ??= new List<(long, long)>(1)).Add((start, end));
+        return true;
+    }
 
     /// <summary>Whether the read chunks cover the request exactly once.</summary>
     public bool ReadCoverageIsExact()

@@ -36,7 +36,7 @@ public class TransmissionViolationTests
             r => FakeReplies.Concat(
                 FakeReplies.OffsetData(r.Cookie, 0, new byte[2048], done: false),
                 FakeReplies.OffsetData(r.Cookie, 1024, new byte[3072], done: true)),
-            "READ chunks that do not cover the request exactly once"),
+            "READ chunks that overlap"),
         ["OFFSET_DATA for a WRITE"] = new(NbdCommand.Write,
             r => FakeReplies.OffsetData(r.Cookie, 0, new byte[512], done: true),
             "NBD_REPLY_TYPE_OFFSET_DATA for a command that is not READ"),
