@@ -108,7 +108,8 @@ for case in $CASES; do
     if t=$(TIME_LOG="$log" time_command "$SDK" nbd copy $SDK_ARGS "$SOURCE" "$URI"); then
       sdk_times+=("$t")
     else
-      error=$(grep -v '^warn:' "$log" | tail -n 1 | tr -s '\n\t' '  ')
+      error=$(grep -m 1 -E '^whitesky-migrate: |[Ee]rror|must' "$log" || grep -m 1 . "$log" || echo "exit status $?")
+      error=${error#whitesky-migrate: }
       stop_nbdkit
       break
     fi

@@ -150,12 +150,15 @@ public sealed partial class NbdCopyCommandTests
     {
         using var dir = new TempDirectory();
         var source = CreateSource(dir);
-        await using var server = await ServerProcess.StartNbdkitAsync(true, "--filter=blocksize-policy", "memory", "64M", "blocksize-minimum=4096");
+        await using var server = await ServerProcess.StartNbdkitAsync(true, "--filter=blocksize-policy", "memory", "64M", "blocksize-minimum=65536", "blocksize-preferred=65536");
 
-        var result = await MigrateCli.RunAsync("nbd", "copy", "--request-size", "6000", source, server.Uri());
+        var notBlocks = await MigrateCli.RunAsync("nbd", "copy", "--request-size", "6000", source, server.Uri());
+        var notExportBlocks = await MigrateCli.RunAsync("nbd", "copy", "--request-size", "12K", source, server.Uri());
 
-        Assert.Equal(1, result.ExitCode);
-        Assert.Contains("multiple of the export's minimum block size of 4096 bytes", result.StdErr, StringComparison.Ordinal);
+        Assert.Equal(1, notBlocks.ExitCode);
+        Assert.Contains("--request-size 6000 must be a multiple of 4096 bytes", notBlocks.StdErr, StringComparison.Ordinal);
+        Assert.Equal(1, notExportBlocks.ExitCode);
+        Assert.Contains("multiple of the export's minimum block size of 65536 bytes", notExportBlocks.StdErr, StringComparison.Ordinal);
     }
 
     [Fact]

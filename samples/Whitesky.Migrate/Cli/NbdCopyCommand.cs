@@ -35,7 +35,7 @@ internal static class NbdCopyCommand
         requests.Validators.Add(result => Range(result, requests, 1, 4096));
         var requestSize = new Option<long?>("--request-size")
         {
-            Description = "Largest WRITE in bytes (suffixes K, M allowed). Default: min(export maximum payload, 2M).",
+            Description = "Largest WRITE in bytes, a multiple of 4K (suffixes K, M allowed). Default: min(export maximum payload, 2M).",
             HelpName = "BYTES",
             CustomParser = ParseSize,
         };
@@ -103,16 +103,24 @@ internal static class NbdCopyCommand
         return CommandExecution.Success;
     }
 
+    /// <summary>Request sizes are whole 4 KiB blocks, so that zero detection sees the file's own blocks; nbdcopy also refuses less.</summary>
     private static long? ParseSize(ArgumentResult result)
     {
+        const int block = 4096;
         var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
-        if (ByteSize.TryParse(text, out var bytes) && bytes > 0 && bytes <= int.MaxValue)
+        if (!ByteSize.TryParse(text, out var bytes) || bytes > int.MaxValue)
         {
-            return bytes;
+            result.AddError($"'{text}' is not a request size in bytes (e.g. 262144, 256K, 2M).");
+            return null;
         }
 
-        result.AddError($"'{text}' is not a request size in bytes (e.g. 262144, 256K, 2M).");
-        return null;
+        if (bytes < block || bytes % block != 0)
+        {
+            result.AddError($"--request-size {text} must be a multiple of 4096 bytes (4K).");
+            return null;
+        }
+
+        return bytes;
     }
 
     private static void Range(OptionResult result, Option<int> option, int minimum, int maximum)
