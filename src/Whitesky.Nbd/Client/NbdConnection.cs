@@ -187,6 +187,10 @@ internal sealed class NbdConnection : IAsyncDisposable
         // reading would block it for ever, so the request timeout bounds it (and fails the connection too).
         using var stalled = _requestTimeout == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(_requestTimeout);
         var token = stalled?.Token ?? CancellationToken.None;
+
+        // Streams whose writes block in the socket (TLS-PSK) do not watch the token once started: failing
+        // the connection closes the socket, which ends such a write too.
+        using var unblock = token.UnsafeRegister(static state => ((NbdConnection)state!).FailStalledWrite(), this);
         try
         {
             if (NbdWire.RequestHeaderSize + payload.Length <= CoalesceLimit)
@@ -213,6 +217,9 @@ internal sealed class NbdConnection : IAsyncDisposable
             NbdClientMetrics.BytesWritten.Add(payload.Length);
         }
     }
+
+    private void FailStalledWrite() => Fail(new NbdConnectionException(string.Create(CultureInfo.InvariantCulture,
+        $"The NBD server at {_endpoint} stopped reading requests: a request could not be sent within {_requestTimeout.TotalSeconds:0.#} s, so the connection was closed.")));
 
     /// <summary>Removes a request that ended (answered, or never sent) and frees its slot.</summary>
     private bool Retire(NbdPendingRequest request)

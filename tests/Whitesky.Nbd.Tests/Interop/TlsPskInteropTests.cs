@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Whitesky.Nbd.Tests.Peers;
 
 namespace Whitesky.Nbd.Tests.Interop;
@@ -105,55 +103,45 @@ public class TlsPskInteropTests
     public async Task A_server_that_refuses_starttls_gets_nothing_but_the_starttls_request()
     {
         await using var server = await ServerProcess.StartNbdkitAsync(false, "--tls=off", "memory", "1M");
-        var target = (NbdTcpEndpoint)server.Endpoint;
-
-        // A recording proxy between client and server: it shows every byte the client sent.
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        var recorded = new MemoryStream();
-        var proxy = Task.Run(async () =>
-        {
-            using var inbound = await listener.AcceptTcpClientAsync();
-            using var outbound = new TcpClient();
-            await outbound.ConnectAsync(IPAddress.Loopback, target.Port);
-            var up = Task.Run(async () =>
-            {
-                var buffer = new byte[4096];
-                int n;
-                while ((n = await inbound.GetStream().ReadAsync(buffer)) > 0)
-                {
-                    lock (recorded)
-                    {
-                        recorded.Write(buffer, 0, n);
-                    }
-
-                    await outbound.GetStream().WriteAsync(buffer.AsMemory(0, n));
-                }
-
-                outbound.Client.Shutdown(SocketShutdown.Send);
-            });
-            var down = outbound.GetStream().CopyToAsync(inbound.GetStream());
-            await Task.WhenAny(Task.WhenAll(up, down), Task.Delay(Limit));
-        });
-
+        await using var proxy = new LoopbackProxy(((NbdTcpEndpoint)server.Endpoint).Port);
         var options = new NbdClientOptions
         {
-            Endpoint = NbdEndpoint.Tcp("127.0.0.1", port),
+            Endpoint = proxy.Endpoint,
             TlsMode = NbdTlsMode.Required,
             TlsPsk = new NbdTlsPsk("alice", TestData.Random(16, seed: 7)),
         };
         var ex = await Assert.ThrowsAsync<NbdTlsException>(() => NbdClient.ConnectAsync(options)).WaitAsync(Limit);
         Assert.Equal(NbdTlsFailure.RefusedByServer, ex.Failure);
-        await proxy.WaitAsync(Limit);
+        await proxy.Completion.WaitAsync(Limit);
 
         // 4 bytes of client flags, then the 16-byte NBD_OPT_STARTTLS header, and not one byte more.
-        byte[] sent;
-        lock (recorded)
+        Assert.Equal(Convert.FromHexString("00000003" + "49484156454F5054" + "00000005" + "00000000"), proxy.ClientBytes);
+    }
+
+    [Fact]
+    public async Task A_tls_server_that_stops_reading_cannot_hold_writes_past_the_request_timeout()
+    {
+        using var dir = new TempDirectory();
+        var (server, pskFile) = await StartTlsServerAsync(dir, false, "64M", TestData.Random(32, seed: 8));
+        await using var _ = server;
+        await using var proxy = new LoopbackProxy(((NbdTcpEndpoint)server.Endpoint).Port);
+        var options = NbdUri.Parse(server.Uri(pskFile: pskFile, identity: "alice")) with
         {
-            sent = recorded.ToArray();
+            Endpoint = proxy.Endpoint,
+            RequestTimeout = TimeSpan.FromMilliseconds(500),
+        };
+        await using var client = await NbdClient.ConnectAsync(options).WaitAsync(Limit);
+        var data = TestData.Random(1 << 20, seed: 9);
+        await client.WriteAsync(0, data).AsTask().WaitAsync(Limit);
+
+        proxy.StopReadingFromClient();
+        var writes = Enumerable.Range(1, 48).Select(i => client.WriteAsync((long)i << 20, data).AsTask()).ToArray();
+        foreach (var write in writes)
+        {
+            await Assert.ThrowsAsync<NbdConnectionException>(() => write.WaitAsync(Limit));
         }
 
-        Assert.Equal(Convert.FromHexString("00000003" + "49484156454F5054" + "00000005" + "00000000"), sent);
+        var later = await Assert.ThrowsAsync<NbdConnectionException>(() => client.ReadAsync(0, new byte[4096]).AsTask().WaitAsync(Limit));
+        Assert.Contains("stopped reading", later.Message, StringComparison.Ordinal);
     }
 }
