@@ -20,9 +20,8 @@ status=${PIPESTATUS[0]}
 set -e
 
 # One closing line over every test project: "tests: N passed, N failed".
-summary=$(grep -E '^\s*(Passed|Failed)!\s+-' "$log" | awk '
-  { for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1) } }
-  END { printf "%d %d", p, f }' | tr -d ',')
-passed=${summary% *}; failed=${summary#* }
+# dotnet test prints a "Passed: N" and a "Failed: N" line per test project; add them up.
+passed=$(awk '$1 == "Passed:" { n += $2 } END { print n + 0 }' "$log")
+failed=$(awk '$1 == "Failed:" { n += $2 } END { print n + 0 }' "$log")
 echo "tests: ${passed:-0} passed, ${failed:-0} failed"
 exit "$status"

@@ -53,8 +53,10 @@ public sealed class LoopbackProxy : IAsyncDisposable
             while (true)
             {
                 var read = inbound.GetStream().ReadAsync(buffer, _stop.Token).AsTask();
-                if (await Task.WhenAny(read, _stopReading.Task) == _stopReading.Task)
+                await Task.WhenAny(read, _stopReading.Task);
+                if (_stopReading.Task.IsCompleted)
                 {
+                    // Whatever that read returns is dropped: the server never sees it.
                     await Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
                     return;
                 }
