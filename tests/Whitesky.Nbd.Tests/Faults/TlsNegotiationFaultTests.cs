@@ -16,7 +16,7 @@ public class TlsNegotiationFaultTests
     public async Task A_server_that_refuses_STARTTLS_gets_nothing_in_plaintext_after_it()
     {
         await using var server = await ServerProcess.StartNbdkitAsync(false, "--tls=off", "memory", "1M");
-        await using var proxy = RecordingTcpProxy.Start(server.Endpoint);
+        await using var proxy = new LoopbackProxy(((NbdTcpEndpoint)server.Endpoint).Port);
         var options = new NbdClientOptions
         {
             Endpoint = proxy.Endpoint,
@@ -32,7 +32,8 @@ public class TlsNegotiationFaultTests
 
         // Exactly: the client flags, then the STARTTLS option header with no data. No NBD_OPT_ABORT, no
         // export name, no other option: the client hangs up.
-        var sent = await proxy.ClientBytes.WaitAsync(Limit);
+        await proxy.Completion.WaitAsync(Limit);
+        var sent = proxy.ClientBytes;
         var expected = new byte[4 + 16];
         BinaryPrimitives.WriteUInt32BigEndian(expected, 1 | 2); // NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES (nbdkit offers NO_ZEROES)
         BinaryPrimitives.WriteUInt64BigEndian(expected.AsSpan(4), 0x49484156454F5054); // IHAVEOPT

@@ -100,25 +100,6 @@ public class TlsPskInteropTests
     }
 
     [Fact]
-    public async Task A_server_that_refuses_starttls_gets_nothing_but_the_starttls_request()
-    {
-        await using var server = await ServerProcess.StartNbdkitAsync(false, "--tls=off", "memory", "1M");
-        await using var proxy = new LoopbackProxy(((NbdTcpEndpoint)server.Endpoint).Port);
-        var options = new NbdClientOptions
-        {
-            Endpoint = proxy.Endpoint,
-            TlsMode = NbdTlsMode.Required,
-            TlsPsk = new NbdTlsPsk("alice", TestData.Random(16, seed: 7)),
-        };
-        var ex = await Assert.ThrowsAsync<NbdTlsException>(() => NbdClient.ConnectAsync(options)).WaitAsync(Limit);
-        Assert.Equal(NbdTlsFailure.RefusedByServer, ex.Failure);
-        await proxy.Completion.WaitAsync(Limit);
-
-        // 4 bytes of client flags, then the 16-byte NBD_OPT_STARTTLS header, and not one byte more.
-        Assert.Equal(Convert.FromHexString("00000003" + "49484156454F5054" + "00000005" + "00000000"), proxy.ClientBytes);
-    }
-
-    [Fact]
     public async Task A_tls_server_that_stops_reading_cannot_hold_writes_past_the_request_timeout()
     {
         using var dir = new TempDirectory();

@@ -28,6 +28,8 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public string StdErr
     {
         get
@@ -49,7 +51,8 @@ public sealed class ServerProcess : IAsyncDisposable
     public static Task<ServerProcess> StartNbdkitAsync(bool unixSocket, params string[] arguments) =>
         StartNbdkitAsync(unixSocket, (IEnumerable<string>)arguments);
 
-    public static async Task<ServerProcess> StartNbdkitAsync(bool unixSocket, IEnumerable<string> arguments)
+    public static async Task<ServerProcess> StartNbdkitAsync(bool unixSocket, IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         // Not --exit-with-parent: see StartFromDedicatedThread.
         var all = new List<string> { "--foreground" };
@@ -71,7 +74,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
         // Filters (--filter=...) must precede the plugin; callers pass them first.
         all.AddRange(arguments);
-        return await StartAsync("nbdkit", all, endpoint, dir);
+        return await StartAsync("nbdkit", all, endpoint, dir, environment);
     }
 
     /// <summary>Starts qemu-nbd on a Unix socket for an image file.</summary>
@@ -85,7 +88,8 @@ public sealed class ServerProcess : IAsyncDisposable
         return await StartAsync("qemu-nbd", all, NbdEndpoint.Unix(socket), dir);
     }
 
-    public static async Task<ServerProcess> StartAsync(string tool, IEnumerable<string> arguments, NbdEndpoint endpoint, TempDirectory? ownedDirectory)
+    public static async Task<ServerProcess> StartAsync(string tool, IEnumerable<string> arguments, NbdEndpoint endpoint, TempDirectory? ownedDirectory,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(ExternalTool.Require(tool))
         {
@@ -97,6 +101,11 @@ public sealed class ServerProcess : IAsyncDisposable
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
         }
 
         var (process, parentThreadRelease) = StartFromDedicatedThread(info);
