@@ -23,7 +23,7 @@ internal static class TargetZeroProbe
             long offset = 0;
             while (offset < length)
             {
-                var status = await target.BlockStatusAsync(offset, Math.Min(length - offset, BlockStatusLimits.MaxRequestLength), cancellationToken: cancellationToken);
+                var status = await target.BlockStatusAsync(offset, length - offset, cancellationToken: cancellationToken);
                 foreach (var extent in status[NbdMetaContexts.BaseAllocation])
                 {
                     if (!extent.IsZero)

@@ -15,7 +15,7 @@ internal static class ExtentMapReader
         uint runType = 0;
         while (offset < size)
         {
-            var status = await client.BlockStatusAsync(offset, Math.Min(size - offset, BlockStatusLimits.MaxRequestLength), cancellationToken: cancellationToken);
+            var status = await client.BlockStatusAsync(offset, size - offset, cancellationToken: cancellationToken);
             foreach (var extent in status[context])
             {
                 var length = Math.Min(extent.Length, size - extent.Offset);

@@ -99,6 +99,22 @@ public class NbdkitInteropTests
     }
 
     [Fact]
+    public async Task Block_status_over_an_export_larger_than_4_GiB_maps_it_whole()
+    {
+        // One BLOCK_STATUS for the whole export would ask nbdkit 1.32 about ~4 GiB at once, which aborts it.
+        await using var server = await ServerProcess.StartNbdkitAsync(true, "-r", "sparse-random", "6G", "seed=3", "percent=1", "runlength=1048576");
+        await using var client = await NbdClient.ConnectAsync(server.Options());
+
+        var first = await client.BlockStatusAsync(0, client.Export.Size);
+        Assert.True(first[NbdMetaContexts.BaseAllocation][^1].End <= 1L << 31, "one request asks about 2 GiB at most");
+
+        var ours = await ExtentMap.FromClientAsync(client, NbdMetaContexts.BaseAllocation).WaitAsync(Limit);
+        Assert.Equal(6L << 30, ours[^1].Offset + ours[^1].Length);
+        Assert.Equal(await ExtentMap.FromNbdinfoAsync(server.Uri()), ours);
+        Assert.False(server.HasExited);
+    }
+
+    [Fact]
     public async Task Sparse_reads_return_the_data_sparse_random_serves()
     {
         using var dir = new TempDirectory();
