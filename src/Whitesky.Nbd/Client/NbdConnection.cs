@@ -121,7 +121,7 @@ internal sealed class NbdConnection : IAsyncDisposable
             _writeLock.Release();
         }
 
-        NbdClientMetrics.Requests.Add(1, new KeyValuePair<string, object?>("command", NbdException.CommandName(command)));
+        NbdMetrics.Requests.Add(1, new KeyValuePair<string, object?>("command", NbdException.CommandName(command)));
         return await WaitForReplyAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
@@ -214,7 +214,7 @@ internal sealed class NbdConnection : IAsyncDisposable
 
         if (!payload.IsEmpty)
         {
-            NbdClientMetrics.BytesWritten.Add(payload.Length);
+            NbdMetrics.BytesWritten.Add(payload.Length);
         }
     }
 
@@ -443,7 +443,7 @@ internal sealed class NbdConnection : IAsyncDisposable
         }
 
         ConsumePayload(request, (int)dataLength, (int)relative);
-        NbdClientMetrics.BytesRead.Add(dataLength);
+        NbdMetrics.BytesRead.Add(dataLength);
     }
 
     private void HandleOffsetHole(NbdPendingRequest request, uint length)
@@ -621,7 +621,7 @@ internal sealed class NbdConnection : IAsyncDisposable
         Retire(request);
         if (request.Error is { } error)
         {
-            NbdClientMetrics.Errors.Add(1);
+            NbdMetrics.Errors.Add(1);
             request.Fail(error);
         }
         else
