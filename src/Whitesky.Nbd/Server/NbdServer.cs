@@ -162,9 +162,19 @@ public sealed partial class NbdServer : IAsyncDisposable
             var id = Interlocked.Increment(ref _nextConnectionId);
             var connection = new NbdServerConnection(this, id, client, _options, _logger);
             NbdMetrics.ServerConnections.Add(1);
-            ConnectionOpened?.Invoke(this, new NbdServerConnectionEventArgs(id, connection.RemoteEndpoint, null));
-            var run = Task.Run(() => connection.RunAsync(_stopping.Token));
-            _connections[id] = (connection, run);
+            try
+            {
+                ConnectionOpened?.Invoke(this, new NbdServerConnectionEventArgs(id, connection.RemoteEndpoint, null));
+            }
+            catch (Exception ex)
+            {
+                LogHandlerFailed(_logger, nameof(ConnectionOpened), ex.Message);
+            }
+
+            // Registered before it runs, so that a connection that ends at once is removed, not leaked.
+            var start = new Task<Task>(() => connection.RunAsync(_stopping.Token));
+            _connections[id] = (connection, start.Unwrap());
+            start.Start(TaskScheduler.Default);
         }
     }
 
@@ -187,12 +197,30 @@ public sealed partial class NbdServer : IAsyncDisposable
 
     internal void ReleaseExportSlot(string export) => _exportConnections.AddOrUpdate(export, 0, static (_, n) => Math.Max(0, n - 1));
 
-    internal void OnCommandCompleted(NbdServerCommandEventArgs args) => CommandCompleted?.Invoke(this, args);
+    internal void OnCommandCompleted(NbdServerCommandEventArgs args)
+    {
+        try
+        {
+            CommandCompleted?.Invoke(this, args);
+        }
+        catch (Exception ex)
+        {
+            // A subscriber's bug must not break the connection it observes.
+            LogHandlerFailed(_logger, nameof(CommandCompleted), ex.Message);
+        }
+    }
 
     internal void OnConnectionClosed(NbdServerConnection connection, Exception? error)
     {
         _connections.TryRemove(connection.Id, out _);
-        ConnectionClosed?.Invoke(this, new NbdServerConnectionEventArgs(connection.Id, connection.RemoteEndpoint, connection.ExportName, error));
+        try
+        {
+            ConnectionClosed?.Invoke(this, new NbdServerConnectionEventArgs(connection.Id, connection.RemoteEndpoint, connection.ExportName, error));
+        }
+        catch (Exception ex)
+        {
+            LogHandlerFailed(_logger, nameof(ConnectionClosed), ex.Message);
+        }
     }
 
     /// <summary>
@@ -236,6 +264,9 @@ public sealed partial class NbdServer : IAsyncDisposable
         await StopAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "An NBD server {Event} handler failed: {Reason}")]
+    private static partial void LogHandlerFailed(ILogger logger, string @event, string reason);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "Accepting an NBD client failed: {Reason}")]
     private static partial void LogAcceptFailed(ILogger logger, string reason);

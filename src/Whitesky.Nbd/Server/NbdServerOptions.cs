@@ -53,8 +53,11 @@ public sealed record NbdServerOptions
     /// <summary>Largest READ/WRITE payload accepted (advertised as the maximum block size). Default 32 MiB.</summary>
     public int MaxPayloadSize { get; init; } = 32 * 1024 * 1024;
 
-    /// <summary>Requests one connection may have in flight; the server stops reading until one completes. Default 64.</summary>
-    public int MaxRequestsInFlight { get; init; } = 64;
+    /// <summary>
+    /// Requests one connection may have in flight; the server stops reading until one completes. Default 16 (as
+    /// nbdkit's threads). With <see cref="MaxPayloadSize"/> it bounds a connection's buffers.
+    /// </summary>
+    public int MaxRequestsInFlight { get; init; } = 16;
 
     /// <summary>Largest option payload accepted during the handshake. Default 64 KiB.</summary>
     public int MaxOptionLength { get; init; } = 64 * 1024;
