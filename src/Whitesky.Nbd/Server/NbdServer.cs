@@ -55,7 +55,8 @@ public sealed partial class NbdServer : IAsyncDisposable
     public event EventHandler<NbdServerCommandEventArgs>? CommandCompleted;
 
     /// <summary>Binds every endpoint and starts accepting clients.</summary>
-    /// <exception cref="SocketException">An endpoint cannot be bound (in use, no permission).</exception>
+    /// <exception cref="SocketException">A TCP endpoint cannot be bound (in use, no permission).</exception>
+    /// <exception cref="IOException">A Unix socket path already exists.</exception>
     public static Task<NbdServer> StartAsync(NbdServerOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -89,15 +90,7 @@ public sealed partial class NbdServer : IAsyncDisposable
         switch (endpoint)
         {
             case NbdUnixEndpoint unix:
-                // A stale socket from an earlier run is replaced; any other file is left alone.
-                if (File.Exists(unix.Path) && (File.GetAttributes(unix.Path) & FileAttributes.Normal) == 0
-                    && new FileInfo(unix.Path).UnixFileMode != 0 && IsSocket(unix.Path))
-                {
-                    File.Delete(unix.Path);
-                }
-
-                socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                socket.Bind(new UnixDomainSocketEndPoint(unix.Path));
+                socket = BindUnix(unix.Path);
                 _endpoints.Add(unix);
                 break;
             case NbdTcpEndpoint tcp:
@@ -115,21 +108,24 @@ public sealed partial class NbdServer : IAsyncDisposable
         _listeners.Add(socket);
     }
 
-    private static bool IsSocket(string path)
+    /// <summary>Binds a Unix socket. An existing path is never removed: it may be a stale socket, or anybody's file.</summary>
+    private static Socket BindUnix(string path)
     {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            using var probe = new FileStream(path, FileMode.Open, FileAccess.Read);
-            return false;
+            socket.Bind(new UnixDomainSocketEndPoint(path));
+            return socket;
         }
-        catch (IOException)
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
-            // Opening a Unix socket as a file fails (ENXIO): that is the marker of a stale socket.
-            return true;
+            socket.Dispose();
+            throw new IOException($"Cannot listen on the Unix socket '{path}': the path exists (a socket left by a server that died, or another file). Remove it or choose another path.", ex);
         }
-        catch (UnauthorizedAccessException)
+        catch
         {
-            return false;
+            socket.Dispose();
+            throw;
         }
     }
 
