@@ -19,11 +19,11 @@ public sealed record NbdTcpEndpoint : NbdEndpoint
 {
     /// <summary>Creates a TCP endpoint.</summary>
     /// <param name="host">Host name or IP address literal (IPv6 without brackets).</param>
-    /// <param name="port">TCP port, 1 to 65535.</param>
+    /// <param name="port">TCP port, 1 to 65535; 0 only for a server to listen on (a free port is picked).</param>
     public NbdTcpEndpoint(string host, int port)
     {
         ArgumentException.ThrowIfNullOrEmpty(host);
-        ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(port, 0);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
         Host = host;
         Port = port;
