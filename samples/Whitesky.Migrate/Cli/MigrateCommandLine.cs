@@ -19,6 +19,7 @@ public static class MigrateCommandLine
         var root = new RootCommand("whitesky-migrate: the Whitesky SDK on the command line.");
         root.Options.Add(verbose);
         root.Subcommands.Add(NbdCommands.Create(verbose));
+        root.Subcommands.Add(ServeCommand.Create(verbose));
         return root;
     }
 
