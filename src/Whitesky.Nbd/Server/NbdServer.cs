@@ -221,7 +221,8 @@ public sealed partial class NbdServer : IAsyncDisposable
 
     /// <summary>
     /// Stops accepting clients, lets every connection finish the requests it has read (no new ones are
-    /// read), then closes them. Cancelling <paramref name="cancellationToken"/> stops waiting.
+    /// read), then closes them. Cancelling <paramref name="cancellationToken"/> stops waiting and closes the
+    /// connections still draining.
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
@@ -232,16 +233,33 @@ public sealed partial class NbdServer : IAsyncDisposable
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         CloseListeners();
-        await Task.WhenAll(_acceptLoops).WaitAsync(cancellationToken).ConfigureAwait(false);
-        await Task.WhenAll(_connections.Values.Select(c => c.Run)).WaitAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var endpoint in _endpoints.OfType<NbdUnixEndpoint>())
+        try
         {
-            try
+            await Task.WhenAll(_acceptLoops).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Task.WhenAll(_connections.Values.Select(c => c.Run)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller gave up on the drain: cut what is left, or a client that never reads its replies would
+            // keep its connection, and the buffers of its requests, after the server is gone.
+            foreach (var (connection, _) in _connections.Values)
             {
-                File.Delete(endpoint.Path);
+                connection.Abort();
             }
-            catch (IOException)
+
+            throw;
+        }
+        finally
+        {
+            foreach (var endpoint in _endpoints.OfType<NbdUnixEndpoint>())
             {
+                try
+                {
+                    File.Delete(endpoint.Path);
+                }
+                catch (IOException)
+                {
+                }
             }
         }
     }

@@ -52,6 +52,9 @@ internal sealed partial class NbdServerConnection
 
     public string? ExportName => _export?.Name;
 
+    /// <summary>Closes the socket under the connection: pending sends and reads fail, and the connection ends.</summary>
+    public void Abort() => _socket.Dispose();
+
     /// <summary>Runs the connection until the client leaves, breaks the protocol, or the server stops.</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
