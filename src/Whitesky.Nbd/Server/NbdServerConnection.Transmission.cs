@@ -102,7 +102,10 @@ internal sealed partial class NbdServerConnection
     private async Task DrainAsync()
     {
         var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Volatile.Write(ref _drained, drained);
+
+        // A full fence: a volatile write followed by a volatile read may be reordered, and then the last request
+        // could read no _drained while this reads its count as not yet zero, and the drain would wait forever.
+        Interlocked.Exchange(ref _drained, drained);
         if (Volatile.Read(ref _inFlight) == 0)
         {
             return;
