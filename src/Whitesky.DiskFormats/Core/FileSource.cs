@@ -1,0 +1,67 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace Whitesky.DiskFormats;
+
+/// <summary>A file read with positional I/O (<see cref="RandomAccess"/>); concurrent reads need no lock.</summary>
+public sealed class FileSource : IRandomAccessSource
+{
+    private readonly SafeFileHandle _handle;
+
+    private FileSource(SafeFileHandle handle, string path, long length)
+    {
+        _handle = handle;
+        Name = path;
+        Length = length;
+    }
+
+    /// <inheritdoc />
+    public long Length { get; }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <summary>The handle, for callers that ask the OS about the file (allocation, for example).</summary>
+    public SafeFileHandle Handle => _handle;
+
+    /// <summary>Opens a file for reading.</summary>
+    public static FileSource Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
+        try
+        {
+            return new FileSource(handle, path, RandomAccess.GetLength(handle));
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var read = await RandomAccess.ReadAsync(_handle, buffer[total..], offset + total, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                break;
+            }
+
+            total += read;
+        }
+
+        return total;
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        _handle.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,10 @@
+namespace Whitesky.DiskFormats;
+
+/// <summary>Every format decoder, most specific first. A new format adds itself here.</summary>
+internal static class FormatRegistry
+{
+    public static IEnumerable<IDiskFormat> All =>
+    [
+        new Raw.RawFormat(),
+    ];
+}

@@ -1,0 +1,87 @@
+using System.Runtime.CompilerServices;
+
+namespace Whitesky.DiskFormats.Raw;
+
+/// <summary>A raw image: byte for byte the disk. Allocation comes from the file system's holes where it knows them.</summary>
+internal sealed class RawDisk : IVirtualDisk
+{
+    private readonly IRandomAccessSource _source;
+    private readonly bool _ownsSource;
+
+    public RawDisk(IRandomAccessSource source, bool ownsSource)
+    {
+        _source = source;
+        _ownsSource = ownsSource;
+    }
+
+    public long Capacity => _source.Length;
+
+    public int LogicalSectorSize => 512;
+
+    public IVirtualDisk? Parent => null;
+
+    public async ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        DiskRange.Check(this, offset, buffer.Length);
+        var read = await _source.ReadAsync(offset, buffer, cancellationToken).ConfigureAwait(false);
+        if (read < buffer.Length)
+        {
+            throw new DiskFormatException(_source.Name, "raw data", offset + read, "the file ended before the disk did (it shrank while open?)");
+        }
+    }
+
+    public async IAsyncEnumerable<DiskExtent> GetExtentsAsync(long offset, long length, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        DiskRange.Check(this, offset, length);
+        var end = offset + length;
+        if (_source is not FileSource file)
+        {
+            if (length > 0)
+            {
+                yield return new DiskExtent(offset, length, DiskExtentKind.Data);
+            }
+
+            yield break;
+        }
+
+        var position = offset;
+        while (position < end)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var data = FileAllocation.NextData(file.Handle, position, Capacity);
+            if (data is null || data.Value.Start >= end)
+            {
+                yield return new DiskExtent(position, end - position, DiskExtentKind.Unallocated);
+                yield break;
+            }
+
+            var (start, stop) = data.Value;
+            if (start > position)
+            {
+                yield return new DiskExtent(position, start - position, DiskExtentKind.Unallocated);
+            }
+
+            var dataEnd = Math.Min(stop, end);
+            yield return new DiskExtent(Math.Max(start, position), dataEnd - Math.Max(start, position), DiskExtentKind.Data);
+            position = dataEnd;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    public DiskInfo Describe() => new()
+    {
+        Format = "raw",
+        Name = _source.Name,
+        VirtualSize = Capacity,
+        FileSize = _source.Length,
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsSource)
+        {
+            await _source.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
