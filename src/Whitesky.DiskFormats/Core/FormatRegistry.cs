@@ -5,6 +5,7 @@ internal static class FormatRegistry
 {
     public static IEnumerable<IDiskFormat> All =>
     [
+        new Qcow2.Qcow2Format(),
         new Raw.RawFormat(),
     ];
 }
