@@ -6,6 +6,7 @@ internal static class FormatRegistry
     public static IEnumerable<IDiskFormat> All =>
     [
         new Qcow2.Qcow2Format(),
+        new Vmdk.VmdkFormat(),
         new Raw.RawFormat(),
     ];
 }
