@@ -286,16 +286,20 @@ internal sealed class VmdkSparseExtent : IVmdkExtent
         var overhead = Header.OverheadSectors;
         if (entry < overhead && overhead <= (ulong)(_source.Length / VmdkConstants.SectorSize))
         {
-            throw new DiskFormatException(Name, "grain table entry", -1,
+            throw new DiskFormatException(Name, "grain table entry", EntryOffset(grain),
                 $"grain {grain} is at sector {entry}, inside the metadata (the first {overhead} sectors)");
         }
 
         if ((long)entry * VmdkConstants.SectorSize >= _source.Length)
         {
-            throw new DiskFormatException(Name, "grain table entry", -1,
+            throw new DiskFormatException(Name, "grain table entry", EntryOffset(grain),
                 $"grain {grain} is at sector {entry}, past the end of the file ({_source.Length} bytes)");
         }
     }
+
+    /// <summary>Where in the file the grain table entry of <paramref name="grain"/> is.</summary>
+    private long EntryOffset(long grain) =>
+        (long)_directory[grain / _tableEntries] * VmdkConstants.SectorSize + grain % _tableEntries * 4;
 
     private async ValueTask InflateAsync(CompressedGrain grain, CancellationToken cancellationToken)
     {
