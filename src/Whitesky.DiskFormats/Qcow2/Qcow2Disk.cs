@@ -9,14 +9,16 @@ namespace Whitesky.DiskFormats.Qcow2;
 /// <summary>A qcow2 image: L1 and L2 tables map guest clusters to host clusters, compressed clusters, zeroes or the backing file.</summary>
 internal sealed class Qcow2Disk : IVirtualDisk
 {
+    /// <summary>At most 64 L2 tables, and at most 32 MiB of them (a 2 MiB-cluster image has 2 MiB tables).</summary>
     private const int CachedTables = 64;
+    private const int CachedTableBytes = 32 << 20;
 
     private readonly IRandomAccessSource _source;
     private readonly Qcow2Header _header;
     private readonly ulong[] _l1;
     private readonly IRandomAccessSource? _dataFile;
     private readonly IVirtualDisk? _parent;
-    private readonly Qcow2TableCache _tables = new(CachedTables);
+    private readonly Qcow2TableCache _tables;
     private readonly int _clusterBits;
     private readonly int _clusterSize;
     private readonly int _l2Entries;
@@ -36,6 +38,7 @@ internal sealed class Qcow2Disk : IVirtualDisk
         _l2Entries = header.ExtendedL2 ? _clusterSize / 16 : _clusterSize / 8;
         _subclusterSize = header.ExtendedL2 ? _clusterSize / Qcow2Spec.SubclustersPerCluster : _clusterSize;
         _l1End = header.L1Offset + (8L * header.L1Size);
+        _tables = new Qcow2TableCache(Math.Clamp(CachedTableBytes / _clusterSize, 4, CachedTables));
     }
 
     private enum PieceKind

@@ -82,13 +82,15 @@ public class Qcow2DiskTests
         }
     }
 
-    [Fact]
-    public async Task An_external_raw_data_file_is_read_through_the_resolver()
+    [Theory]
+    [InlineData("on")]
+    [InlineData("off")]
+    public async Task An_external_data_file_is_read_through_the_resolver(string dataFileRaw)
     {
         using var dir = new TempDirectory();
         var path = dir.File("disk.qcow2");
         var data = dir.File("disk.data");
-        await ExternalTool.RunAsync("qemu-img", ["create", "-q", "-f", "qcow2", "-o", $"data_file={data},data_file_raw=on", path, "32M"]);
+        await ExternalTool.RunAsync("qemu-img", ["create", "-q", "-f", "qcow2", "-o", $"data_file={data},data_file_raw={dataFileRaw}", path, "32M"]);
         await QemuIoAsync(path, "write -P 0x5a 1M 2M", "write -P 0x6b 17M 64k", "write -z 1536k 64k");
 
         // qemu records the name as given (absolute here); the default resolver refuses it.
@@ -98,6 +100,7 @@ public class Qcow2DiskTests
 
         await using var disk = await DiskImage.OpenAsync(path, new DiskImageOptions { Resolver = new InsideDirectoryResolver(dir.Path) });
         Assert.Contains("data_file", disk.Describe().Features);
+        Assert.Equal(dataFileRaw == "on", disk.Describe().Features.Contains("data_file_raw"));
         await AssertReadsLikeQemuAsync(dir, path, disk);
     }
 
