@@ -77,6 +77,16 @@ internal sealed class VmdkFormat : IDiskFormat
             throw new DiskFormatException(source.Name, "descriptor", 0, "it lists no extents");
         }
 
+        long total = 0;
+        foreach (var line in descriptor.Extents)
+        {
+            total += line.Sectors;
+            if (total > long.MaxValue / VmdkConstants.SectorSize)
+            {
+                throw new DiskFormatException(source.Name, "descriptor", 0, $"line {line.Line}: the extents add up to more sectors than a disk can have");
+            }
+        }
+
         var extents = new List<IVmdkExtent>();
         var features = new List<string>();
         try

@@ -100,8 +100,8 @@ internal sealed class VmdkSparseExtent : IVmdkExtent
         }
 
         var grainBytes = (long)header.GrainSectors * VmdkConstants.SectorSize;
-        var grains = (capacity + grainBytes - 1) / grainBytes;
-        var entries = (grains + header.GrainTableEntries - 1) / header.GrainTableEntries;
+        var grains = capacity / grainBytes + (capacity % grainBytes == 0 ? 0 : 1);
+        var entries = grains / header.GrainTableEntries + (grains % header.GrainTableEntries == 0 ? 0 : 1);
         var gdOffset = header.GrainDirectoryOffset;
         if (gdOffset == 0)
         {

@@ -114,6 +114,30 @@ public class VmdkHostileImageTests
     }
 
     [Fact]
+    public async Task The_largest_capacity_a_header_can_claim_is_refused_without_overflow()
+    {
+        using var dir = new TempDirectory();
+        var (path, image) = await SparseAsync(dir);
+        BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan(12), (ulong)(long.MaxValue / 512));
+        await File.WriteAllBytesAsync(path, image);
+        Assert.Equal("grain directory", (await RefusedAsync(path)).Structure);
+
+        BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan(12), ulong.MaxValue);
+        await File.WriteAllBytesAsync(path, image);
+        Assert.Equal("sparse extent header", (await RefusedAsync(path)).Structure);
+    }
+
+    [Fact]
+    public async Task Extents_that_add_up_past_the_largest_disk_are_refused()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("huge.vmdk");
+        var half = long.MaxValue / 512 / 2 + 1;
+        await File.WriteAllTextAsync(path, Descriptor("00000001", "ffffffff", null, $"RW {half} ZERO\nRW {half} ZERO"));
+        Assert.Equal("descriptor", (await RefusedAsync(path)).Structure);
+    }
+
+    [Fact]
     public async Task A_compressed_grain_that_inflates_past_a_grain_is_refused()
     {
         using var dir = new TempDirectory();
