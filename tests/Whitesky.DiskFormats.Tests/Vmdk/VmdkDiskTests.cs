@@ -115,6 +115,78 @@ public class VmdkDiskTests
     }
 
     [Fact]
+    public async Task Concurrent_unaligned_reads_of_a_stream_match_the_source()
+    {
+        using var dir = new TempDirectory();
+        var path = await ConvertFromPatternedRawAsync(dir, "stream.vmdk", "streamOptimized");
+        var source = await File.ReadAllBytesAsync(dir.File("stream.vmdk.src.raw"));
+        await using var disk = await DiskImage.OpenAsync(path);
+
+        var random = new Random(5);
+        var reads = Enumerable.Range(0, 64).Select(_ =>
+        {
+            var length = random.Next(1, 3 << 20);
+            return (Offset: random.NextInt64(0, disk.Capacity - length), Length: length);
+        }).ToArray();
+        await Parallel.ForEachAsync(reads, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (read, ct) =>
+        {
+            var buffer = new byte[read.Length];
+            await disk.ReadAsync(read.Offset, buffer, ct);
+            Assert.True(source.AsSpan((int)read.Offset, read.Length).SequenceEqual(buffer), $"read at {read.Offset} of {read.Length}");
+        });
+    }
+
+    [Fact]
+    public async Task Extents_of_a_sub_range_are_the_full_map_clipped_to_it()
+    {
+        using var dir = new TempDirectory();
+        var basePath = await CreateAsync(dir, "base.vmdk", "64M", "subformat=monolithicSparse");
+        await QemuIoAsync(basePath, Patterns);
+        var child = dir.File("child.vmdk");
+        await ExternalTool.RunAsync("qemu-img", ["create", "-q", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", child]);
+        await QemuIoAsync(child, "write -P 0xcc 2M 1M");
+        await using var disk = await DiskImage.OpenAsync(child);
+
+        var full = new List<DiskExtent>();
+        await foreach (var e in disk.GetExtentsAsync(0, disk.Capacity))
+        {
+            full.Add(e);
+        }
+
+        Assert.Equal(disk.Capacity, full.Sum(e => e.Length));
+        foreach (var (offset, length) in new[] { (1000L, 5L << 20), ((2L << 20) + 1, 1L), ((40L << 20) - 3, (24L << 20) + 3) })
+        {
+            var expected = full.Where(e => e.End > offset && e.Offset < offset + length)
+                .Select(e => (Start: Math.Max(e.Offset, offset), End: Math.Min(e.End, offset + length), e.Kind)).ToList();
+            var actual = new List<(long Start, long End, DiskExtentKind Kind)>();
+            await foreach (var e in disk.GetExtentsAsync(offset, length))
+            {
+                actual.Add((e.Offset, e.End, e.Kind));
+            }
+
+            Assert.Equal(Merge(expected), Merge(actual));
+        }
+    }
+
+    private static List<(long Start, long End, DiskExtentKind Kind)> Merge(List<(long Start, long End, DiskExtentKind Kind)> runs)
+    {
+        var merged = new List<(long Start, long End, DiskExtentKind Kind)>();
+        foreach (var run in runs)
+        {
+            if (merged.Count > 0 && merged[^1].Kind == run.Kind && merged[^1].End == run.Start)
+            {
+                merged[^1] = (merged[^1].Start, run.End, run.Kind);
+            }
+            else
+            {
+                merged.Add(run);
+            }
+        }
+
+        return merged;
+    }
+
+    [Fact]
     public async Task A_vmware_layout_stream_with_its_header_in_the_footer_reads_like_qemu()
     {
         using var dir = new TempDirectory();
