@@ -48,4 +48,7 @@ internal static class VmdkConstants
     public const long MaxGrainSectors = 1 << 16;
     public const uint MaxGrainTableEntries = 4096;
     public const int GrainTableCacheCapacity = 512;
+
+    /// <summary>2^25 grain tables: 1 PiB at the default 64 KiB grains and 512-entry tables (VMware's limit is 62 TB).</summary>
+    public const long MaxGrainDirectoryEntries = 1L << 25;
 }

@@ -108,6 +108,12 @@ internal sealed class VmdkSparseExtent : IVmdkExtent
             throw new DiskFormatException(name, "grain directory", 0, "its offset points into the header");
         }
 
+        if (entries > VmdkConstants.MaxGrainDirectoryEntries)
+        {
+            throw new DiskFormatException(name, "sparse extent header", 12,
+                $"a capacity of {capacity} bytes needs {entries} grain tables, more than the {VmdkConstants.MaxGrainDirectoryEntries} this reader allows");
+        }
+
         if (gdOffset > (ulong)(fileLength / VmdkConstants.SectorSize) || entries > (fileLength - (long)gdOffset * VmdkConstants.SectorSize) / 4)
         {
             throw new DiskFormatException(name, "grain directory", gdOffset > long.MaxValue / VmdkConstants.SectorSize ? -1 : (long)gdOffset * VmdkConstants.SectorSize,

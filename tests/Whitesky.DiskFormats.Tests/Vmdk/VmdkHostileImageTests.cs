@@ -120,7 +120,9 @@ public class VmdkHostileImageTests
         var (path, image) = await SparseAsync(dir);
         BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan(12), (ulong)(long.MaxValue / 512));
         await File.WriteAllBytesAsync(path, image);
-        Assert.Equal("grain directory", (await RefusedAsync(path)).Structure);
+        var e = await RefusedAsync(path);
+        Assert.Equal("sparse extent header", e.Structure);
+        Assert.Equal(12, e.Offset);
 
         BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan(12), ulong.MaxValue);
         await File.WriteAllBytesAsync(path, image);
