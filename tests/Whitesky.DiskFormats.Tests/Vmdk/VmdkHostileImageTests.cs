@@ -240,6 +240,50 @@ public class VmdkHostileImageTests
         Assert.Equal("descriptor", (await RefusedAsync(big)).Structure);
     }
 
+    [Fact]
+    public async Task A_vmware_stream_without_its_footer_is_refused()
+    {
+        using var dir = new TempDirectory();
+        var qemuMade = await ConvertFromPatternedRawAsync(dir, "qemu-stream.vmdk", "streamOptimized");
+        var image = ToVmwareStreamLayout(await File.ReadAllBytesAsync(qemuMade));
+        var path = dir.File("cut.vmdk");
+        await File.WriteAllBytesAsync(path, image[..^1536]);
+
+        var e = await RefusedAsync(path);
+        Assert.Equal("footer marker", e.Structure);
+        Assert.Equal(image.Length - 1536 - 1536, e.Offset);
+    }
+
+    [Fact]
+    public async Task A_cowd_vmfs_sparse_extent_is_refused_clearly()
+    {
+        using var dir = new TempDirectory();
+        var cowd = new byte[4096];
+        BinaryPrimitives.WriteUInt32LittleEndian(cowd, 0x44574F43);
+        await File.WriteAllBytesAsync(dir.File("c-delta.vmdk"), cowd);
+        var path = dir.File("c.vmdk");
+        await File.WriteAllTextAsync(path, Descriptor("00000001", "ffffffff", null, "RW 2048 VMFSSPARSE \"c-delta.vmdk\""));
+
+        var e = await RefusedAsync(path);
+        Assert.Contains("COWD", e.Message, StringComparison.Ordinal);
+        Assert.Equal(dir.File("c-delta.vmdk"), e.Image);
+    }
+
+    [Fact]
+    public async Task A_latin1_descriptor_naming_a_vmfs_extent_reads_its_file()
+    {
+        using var dir = new TempDirectory();
+        var data = TestData.Random(1 << 20, 4);
+        await File.WriteAllBytesAsync(dir.File("d\u00EDsk-flat.vmdk"), data);
+        var path = dir.File("disk.vmdk");
+        await File.WriteAllBytesAsync(path, Encoding.Latin1.GetBytes(Descriptor("00000001", "ffffffff", null, "RW 2048 VMFS \"d\u00EDsk-flat.vmdk\"")));
+
+        await using var disk = await DiskImage.OpenAsync(path);
+        var content = new byte[disk.Capacity];
+        await disk.ReadAsync(0, content);
+        Assert.Equal(data, content);
+    }
+
     private static string Descriptor(string cid, string parentCid, string? parentHint, string extents)
     {
         var text = new StringBuilder();
