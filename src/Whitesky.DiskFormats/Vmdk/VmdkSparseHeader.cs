@@ -18,7 +18,8 @@ internal sealed record VmdkSparseHeader
     public required ushort CompressAlgorithm { get; init; }
 
     public bool ZeroedGrainEntries => (Flags & VmdkConstants.FlagZeroedGrainEntries) != 0;
-    public bool Compressed => (Flags & VmdkConstants.FlagCompressedGrains) != 0;
+    /// <summary>Grains are compressed: the flag, or (as qemu reads it) the algorithm alone.</summary>
+    public bool Compressed => (Flags & VmdkConstants.FlagCompressedGrains) != 0 || CompressAlgorithm == VmdkConstants.CompressionDeflate;
     public bool Markers => (Flags & VmdkConstants.FlagMarkers) != 0;
 
     public static bool HasMagic(ReadOnlySpan<byte> head) =>
@@ -74,7 +75,7 @@ internal sealed record VmdkSparseHeader
             throw new DiskFormatException(image, "sparse extent header", offset + 12, $"capacity of {header.CapacitySectors} sectors is too large");
         }
 
-        if (header.Compressed && header.CompressAlgorithm != VmdkConstants.CompressionDeflate)
+        if ((header.Flags & VmdkConstants.FlagCompressedGrains) != 0 && header.CompressAlgorithm != VmdkConstants.CompressionDeflate)
         {
             throw new DiskFormatException(image, "sparse extent header", offset + 77, $"compression algorithm {header.CompressAlgorithm} is not supported (only deflate, 1)");
         }
