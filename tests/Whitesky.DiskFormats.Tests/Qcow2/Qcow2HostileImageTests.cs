@@ -232,8 +232,15 @@ public class Qcow2HostileImageTests
     {
         using var dir = new TempDirectory();
         var path = dir.File("secret.qcow2");
-        await ExternalTool.RunAsync("qemu-img", ["create", "-q", "--object", "secret,id=sec0,data=hunter2", "-f", "qcow2",
-            "-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10", path, "16M"]);
+        // LUKS times its key derivation; on a busy machine a short measurement can fail, so it gets a few tries.
+        var created = (ExitCode: -1, StdOut: "", StdErr: "");
+        for (var attempt = 0; attempt < 5 && created.ExitCode != 0; attempt++)
+        {
+            created = await ExternalTool.TryRunAsync("qemu-img", ["create", "-q", "--object", "secret,id=sec0,data=hunter2", "-f", "qcow2",
+                "-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=250", path, "16M"]);
+        }
+
+        Assert.True(created.ExitCode == 0, created.StdErr);
 
         var refusal = await RefusalAsync(path);
         Assert.Equal("header", refusal.Structure);

@@ -96,9 +96,30 @@ internal static class Qcow2Peers
 
         var qemuMap = await Raw.RawDiskTests.QemuMapAsync(path, "qcow2");
         Assert.Equal(qemuMap, await Raw.RawDiskTests.OurMapAsync(disk));
+        var ours = await OurKindsAsync(disk);
         if (kindsToo)
         {
-            Assert.Equal(await QemuKindsAsync(path), await OurKindsAsync(disk));
+            Assert.Equal(await QemuKindsAsync(path), ours);
+        }
+
+        // A map of any sub-range is the whole map clipped to it.
+        var random = new Random(17);
+        for (var i = 0; i < 20; i++)
+        {
+            var start = random.NextInt64(0, disk.Capacity);
+            var length = random.NextInt64(0, disk.Capacity - start + 1);
+            var expectedRuns = ours
+                .Where(r => r.Start < start + length && r.Start + r.Length > start)
+                .Select(r => (Start: Math.Max(r.Start, start), End: Math.Min(r.Start + r.Length, start + length), r.Kind))
+                .Select(r => (r.Start, r.End - r.Start, r.Kind))
+                .ToList();
+            var actual = new List<(long Start, long Length, DiskExtentKind Kind)>();
+            await foreach (var e in disk.GetExtentsAsync(start, length))
+            {
+                Add(actual, e.Offset, e.Length, e.Kind);
+            }
+
+            Assert.Equal(expectedRuns, actual);
         }
     }
 
