@@ -144,6 +144,36 @@ public class Qcow2DiskTests
         Assert.Equal(hash, TestData.Sha256(whole));
     }
 
+    [Fact]
+    public async Task Qcow2_is_probed_from_its_magic_and_a_raw_file_named_qcow2_is_refused()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("disk.qcow2");
+        await ExternalTool.RunAsync("qemu-img", ["create", "-q", "-f", "qcow2", path, "1G"]);
+        await using (var source = FileSource.Open(path))
+        {
+            Assert.Equal("qcow2", await DiskImage.ProbeAsync(source));
+        }
+
+        await using (var disk = await DiskImage.OpenAsync(path))
+        {
+            Assert.Equal(1L << 30, disk.Capacity);
+            var extents = new List<DiskExtent>();
+            await foreach (var e in disk.GetExtentsAsync(0, disk.Capacity))
+            {
+                extents.Add(e);
+            }
+
+            Assert.Equal([new DiskExtent(0, 1L << 30, DiskExtentKind.Unallocated)], extents);
+        }
+
+        var raw = dir.File("disk.raw");
+        await File.WriteAllBytesAsync(raw, new byte[1 << 20]);
+        var refusal = await Assert.ThrowsAsync<DiskFormatException>(() => DiskImage.OpenAsync(raw, new DiskImageOptions { Format = "qcow2" }));
+        Assert.Equal("header", refusal.Structure);
+        Assert.Equal(0, refusal.Offset);
+    }
+
     /// <summary>Trusts names (absolute or not) whose file lies in one directory.</summary>
     private sealed class InsideDirectoryResolver(string directory) : IDiskImageResolver
     {
