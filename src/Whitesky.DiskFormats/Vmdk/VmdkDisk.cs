@@ -115,7 +115,7 @@ internal sealed class VmdkDisk : IVirtualDisk
             Name = _name,
             VirtualSize = Capacity,
             FileSize = _extents.Sum(e => e.FileSize) + (_descriptorSource?.Length ?? 0),
-            ClusterSize = sparse?.GrainBytes,
+            ClusterSize = sparse?.GrainBytes ?? _extents.OfType<VmdkSeSparseExtent>().FirstOrDefault()?.GrainBytes,
             Compression = sparse?.Header.Compressed == true ? "deflate" : null,
             Features = _features,
             Parent = Parent?.Describe(),

@@ -122,12 +122,10 @@ internal sealed class VmdkFormat : IDiskFormat
         {
             case "ZERO":
                 return new VmdkZeroExtent(length);
-            case "SESPARSE":
-                throw new DiskFormatException(descriptorName, $"extent line {line.Line}", 0, "seSparse extents (vSphere snapshots) are not supported by this reader; consolidate the snapshot or convert the disk first");
-            case "FLAT" or "VMFS" or "SPARSE" or "VMFSSPARSE":
+            case "FLAT" or "VMFS" or "SPARSE" or "VMFSSPARSE" or "SESPARSE":
                 break;
             default:
-                throw new DiskFormatException(descriptorName, $"extent line {line.Line}", 0, $"extent type '{line.Type}' is not supported (SPARSE, FLAT, ZERO, VMFS and VMFSSPARSE are)");
+                throw new DiskFormatException(descriptorName, $"extent line {line.Line}", 0, $"extent type '{line.Type}' is not supported (SPARSE, FLAT, ZERO, VMFS, VMFSSPARSE and SESPARSE are)");
         }
 
         if (string.IsNullOrEmpty(line.FileName))
@@ -141,6 +139,12 @@ internal sealed class VmdkFormat : IDiskFormat
             if (line.Type is "FLAT" or "VMFS")
             {
                 return new VmdkFlatExtent(file, line.OffsetSectors * VmdkConstants.SectorSize, length, descriptorName, line.Line);
+            }
+
+            if (line.Type == "SESPARSE")
+            {
+                features.Add("sesparse");
+                return await VmdkSeSparseExtent.OpenAsync(file, length, cancellationToken).ConfigureAwait(false);
             }
 
             var magic = new byte[4];

@@ -228,13 +228,9 @@ public class VmdkHostileImageTests
     }
 
     [Fact]
-    public async Task SeSparse_and_oversized_descriptors_are_refused_clearly()
+    public async Task Oversized_descriptors_are_refused_clearly()
     {
         using var dir = new TempDirectory();
-        var se = dir.File("se.vmdk");
-        await File.WriteAllTextAsync(se, Descriptor("0000000e", "ffffffff", null, "RW 2048 SESPARSE \"se-sesparse.vmdk\""));
-        Assert.Contains("seSparse", (await RefusedAsync(se)).Message, StringComparison.Ordinal);
-
         var big = dir.File("big.vmdk");
         await File.WriteAllTextAsync(big, Descriptor("0000000f", "ffffffff", null, "RW 2048 ZERO") + new string('#', 2 << 20));
         Assert.Equal("descriptor", (await RefusedAsync(big)).Structure);
