@@ -234,6 +234,25 @@ public class VmdkHostileImageTests
         var big = dir.File("big.vmdk");
         await File.WriteAllTextAsync(big, Descriptor("0000000f", "ffffffff", null, "RW 2048 ZERO") + new string('#', 2 << 20));
         Assert.Equal("descriptor", (await RefusedAsync(big)).Structure);
+
+        var many = dir.File("many.vmdk");
+        await File.WriteAllTextAsync(many, Descriptor("00000010", "ffffffff", null, string.Join('\n', Enumerable.Repeat("RW 1 ZERO", 4097))));
+        var e = await RefusedAsync(many);
+        Assert.Equal("descriptor", e.Structure);
+        Assert.Contains("4096 extents", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/etc/passwd")]
+    [InlineData("../base.vmdk")]
+    public async Task A_parent_outside_the_image_directory_is_refused_by_the_resolver(string hint)
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("child.vmdk");
+        await File.WriteAllTextAsync(path, Descriptor("00000011", "00000012", hint, "RW 2048 ZERO"));
+
+        var e = await RefusedAsync(path);
+        Assert.Contains("refusing to open", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
