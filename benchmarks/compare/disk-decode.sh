@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Side by side: decoding disk images to nowhere. `whitesky-migrate convert IMAGE --null` against
+# `qemu-img convert -n ... --target-image-opts driver=null-co` on the same images: 2 GiB virtual with
+# 1 GiB of data in 1 MiB runs, each run half random and half text (so compression has work to do).
+# Prints one line per format:
+#   RESULT case=<format> sdk_s=<median s> peer=qemu-img peer_s=<median s> ratio=<peer_s/sdk_s>
+# and checks once per format that `whitesky-migrate convert` writes exactly what `qemu-img convert` writes.
+#
+# Environment: RUNS (default 5), CASES (default: every format below), WORK (default
+# benchmarks/compare/work/disk-decode, git-ignored), SKIP_BUILD=1 to reuse the last build.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+RUNS=${RUNS:-5}
+CASES=${CASES:-raw qcow2 qcow2-zlib qcow2-zstd vmdk-sparse vmdk-stream}
+WORK=${WORK:-$here/work/disk-decode}
+SIZE=2147483648
+mkdir -p "$WORK"
+
+for tool in qemu-img python3 dotnet cmp; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "disk-decode.sh: $tool is required" >&2; exit 1; }
+done
+
+SDK="$WORK/bin/whitesky-migrate"
+if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -x "$SDK" ]; then
+  echo "disk-decode.sh: building whitesky-migrate (Release, ReadyToRun)" >&2
+  dotnet publish "$root/samples/Whitesky.Migrate/Whitesky.Migrate.csproj" -c Release -r linux-x64 --self-contained false \
+    -p:PublishReadyToRun=true -o "$WORK/bin" -nologo -v quiet >&2
+fi
+
+SOURCE="$WORK/source.raw"
+if [ ! -f "$SOURCE" ]; then
+  echo "disk-decode.sh: making $SOURCE (2 GiB sparse, 1 GiB of data in 1 MiB runs, half random, half text)" >&2
+  python3 - "$SOURCE" "$SIZE" <<'PY'
+import os, random, sys
+path, size = sys.argv[1], int(sys.argv[2])
+rng = random.Random(1)
+text = b"".join(b"block %08d of a virtual disk; the quick brown fox jumps over the lazy dog.\n" % i for i in range(8000))[:512 * 1024]
+with open(path, "wb") as f:
+    f.truncate(size)
+    for run in range(0, size // (1 << 20), 2):
+        f.seek(run << 20)
+        f.write(rng.randbytes(512 * 1024) + text)
+PY
+fi
+
+image_for() {
+  local case=$1 image
+  case "$case" in
+    raw) image="$SOURCE" ;;
+    qcow2) image="$WORK/disk.qcow2"; [ -f "$image" ] || qemu-img convert -f raw -O qcow2 "$SOURCE" "$image" ;;
+    qcow2-zlib) image="$WORK/disk-zlib.qcow2"; [ -f "$image" ] || qemu-img convert -c -f raw -O qcow2 -o compression_type=zlib "$SOURCE" "$image" ;;
+    qcow2-zstd) image="$WORK/disk-zstd.qcow2"; [ -f "$image" ] || qemu-img convert -c -f raw -O qcow2 -o compression_type=zstd "$SOURCE" "$image" ;;
+    vmdk-sparse) image="$WORK/disk-sparse.vmdk"; [ -f "$image" ] || qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse "$SOURCE" "$image" ;;
+    vmdk-stream) image="$WORK/disk-stream.vmdk"; [ -f "$image" ] || qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$SOURCE" "$image" ;;
+    *) echo "disk-decode.sh: unknown case $case" >&2; return 1 ;;
+  esac
+  echo "$image"
+}
+
+format_of() { case "$1" in raw) echo raw ;; qcow2*) echo qcow2 ;; vmdk*) echo vmdk ;; esac; }
+
+for case in $CASES; do
+  image=$(image_for "$case")
+  format=$(format_of "$case")
+
+  # Correctness first: our conversion must equal qemu-img's.
+  rm -f "$WORK/ours.raw" "$WORK/theirs.raw"
+  "$SDK" convert "$image" "$WORK/ours.raw" -f "$format" 2>/dev/null
+  qemu-img convert -f "$format" -O raw "$image" "$WORK/theirs.raw"
+  if ! cmp -s "$WORK/ours.raw" "$WORK/theirs.raw"; then
+    echo "RESULT case=$case error=the SDK's conversion differs from qemu-img's"
+    continue
+  fi
+  rm -f "$WORK/ours.raw" "$WORK/theirs.raw"
+
+  cat "$image" >/dev/null   # both read from the page cache
+  sdk_times=() peer_times=()
+  for run in $(seq "$RUNS"); do
+    sdk=$(time_command "$SDK" convert "$image" --null -f "$format")
+    peer=$(time_command qemu-img convert -n -f "$format" "$image" --target-image-opts "driver=null-co,size=$SIZE")
+    echo "disk-decode.sh: $case run $run: sdk $sdk s, qemu-img $peer s" >&2
+    sdk_times+=("$sdk") peer_times+=("$peer")
+  done
+  sdk_median=$(median "${sdk_times[@]}")
+  peer_median=$(median "${peer_times[@]}")
+  echo "RESULT case=$case sdk_s=$sdk_median peer=qemu-img peer_s=$peer_median ratio=$(ratio "$peer_median" "$sdk_median")"
+done
