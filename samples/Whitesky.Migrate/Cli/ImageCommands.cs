@@ -36,12 +36,7 @@ internal static class ImageCommands
         command.SetAction((parseResult, cancellationToken) => CommandExecution.RunAsync(parseResult, verbose, async (context, ct) =>
         {
             await using var disk = await OpenAsync(parseResult.GetValue(image)!, parseResult.GetValue(format), ct);
-            long allocated = 0;
-            await foreach (var extent in disk.GetExtentsAsync(0, disk.Capacity, ct))
-            {
-                allocated += extent.Kind == DiskExtentKind.Data ? extent.Length : 0;
-            }
-
+            var allocated = await DiskImage.CountAllocatedBytesAsync(disk, ct);
             var report = ImageReport.From(disk.Describe(), allocated);
             if (parseResult.GetValue(json))
             {

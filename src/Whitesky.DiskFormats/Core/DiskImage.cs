@@ -46,6 +46,22 @@ public static class DiskImage
         return (await ProbeFormatAsync(source, cancellationToken).ConfigureAwait(false)).Name;
     }
 
+    /// <summary>
+    /// The bytes of <paramref name="disk"/> that hold data in this image or its parents (what a copy has to
+    /// move), counted from metadata; zero and unallocated runs are not counted.
+    /// </summary>
+    public static async Task<long> CountAllocatedBytesAsync(IVirtualDisk disk, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(disk);
+        long allocated = 0;
+        await foreach (var extent in disk.GetExtentsAsync(0, disk.Capacity, cancellationToken).ConfigureAwait(false))
+        {
+            allocated += extent.Kind == DiskExtentKind.Data ? extent.Length : 0;
+        }
+
+        return allocated;
+    }
+
     internal static async Task<IVirtualDisk> OpenAsync(IRandomAccessSource source, DiskOpenContext context, bool ownsSource, CancellationToken cancellationToken)
     {
         IDiskFormat format;
