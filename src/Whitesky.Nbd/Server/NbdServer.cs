@@ -193,6 +193,9 @@ public sealed partial class NbdServer : IAsyncDisposable
 
     internal void ReleaseExportSlot(string export) => _exportConnections.AddOrUpdate(export, 0, static (_, n) => Math.Max(0, n - 1));
 
+    /// <summary>Whether anyone listens to <see cref="CommandCompleted"/> (no event data is made otherwise).</summary>
+    internal bool ObservesCommands => CommandCompleted is not null;
+
     internal void OnCommandCompleted(NbdServerCommandEventArgs args)
     {
         try

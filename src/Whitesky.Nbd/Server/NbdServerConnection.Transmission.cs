@@ -11,6 +11,8 @@ internal sealed partial class NbdServerConnection
     /// <summary>BLOCK_STATUS answers are capped; the client asks again from where one ends.</summary>
     private const int MaxDescriptors = 64 * 1024;
 
+    private readonly byte[] _simpleReply = new byte[NbdWire.SimpleReplyHeaderSize];
+
     private async Task TransmitAsync(CancellationToken stopping)
     {
         var export = _export!;
@@ -199,7 +201,11 @@ internal sealed partial class NbdServerConnection
             }
 
             NbdMetrics.ServerRequests.Add(1, new KeyValuePair<string, object?>("command", NbdException.CommandName(request.Command)));
-            _server.OnCommandCompleted(new NbdServerCommandEventArgs(Id, export.Name, request.Command, (long)request.Offset, request.Length, error));
+            if (_server.ObservesCommands)
+            {
+                _server.OnCommandCompleted(new NbdServerCommandEventArgs(Id, export.Name, request.Command, (long)request.Offset, request.Length, error));
+            }
+
             slots.Release();
             if (Interlocked.Decrement(ref _inFlight) == 0)
             {
@@ -372,11 +378,11 @@ internal sealed partial class NbdServerConnection
         }
     }
 
+    /// <summary>Writes a simple reply from the connection's reply buffer; the caller holds the write lock.</summary>
     private async Task WriteSimpleReplyAsync(ulong cookie, NbdError error)
     {
-        var reply = new byte[NbdWire.SimpleReplyHeaderSize];
-        NbdCodec.WriteSimpleReply(reply, new NbdSimpleReplyHeader((uint)error, cookie));
-        await _stream.WriteAsync(reply).ConfigureAwait(false);
+        NbdCodec.WriteSimpleReply(_simpleReply, new NbdSimpleReplyHeader((uint)error, cookie));
+        await _stream.WriteAsync(_simpleReply).ConfigureAwait(false);
     }
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "NBD backend failed {Command} at offset {Offset} length {Length}: {Reason}")]

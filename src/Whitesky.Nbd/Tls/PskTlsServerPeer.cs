@@ -50,6 +50,12 @@ internal sealed class PskTlsServerPeer : PskTlsServer
     protected override int[] GetSupportedCipherSuites() =>
         TlsUtilities.GetSupportedCipherSuites(Crypto, _options.CipherSuites);
 
+    /// <summary>
+    /// Our order wins: GnuTLS clients (nbdcopy, qemu) list ChaCha20 first, and BouncyCastle's ChaCha20 costs
+    /// several times what AES-128-GCM on .NET's AesGcm does (a TLS copy went from 3.9 s to 1.5 s).
+    /// </summary>
+    protected override bool PreferLocalCipherSuites() => true;
+
     /// <inheritdoc />
     public override TlsPskExternal GetExternalPsk(IList<PskIdentity> identities)
     {

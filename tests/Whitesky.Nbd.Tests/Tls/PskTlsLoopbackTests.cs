@@ -37,6 +37,23 @@ public sealed class PskTlsLoopbackTests
     }
 
     [Fact]
+    public async Task The_server_picks_aes_gcm_even_when_the_client_lists_chacha20_first_as_gnutls_does()
+    {
+        // GnuTLS (nbdcopy, qemu) offers ChaCha20 before AES-128-GCM; BouncyCastle's ChaCha20 is the slow path.
+        var chachaFirst = PskTlsOptions.Default with
+        {
+            CipherSuites = [.. PskTlsOptions.Default.CipherSuites.OrderBy(s => s == 0x1303 ? 0 : 1)],
+        };
+        Assert.Equal(0x1303, chachaFirst.CipherSuites[0]);
+
+        var (client, server) = await RoundTripBothWaysAsync(chachaFirst, PskTlsOptions.Default, 1 << 20);
+
+        Assert.Equal("TLS_AES_128_GCM_SHA256", server.CipherSuiteName);
+        Assert.Equal("TLS_AES_128_GCM_SHA256", client.CipherSuiteName);
+        Assert.True(server.AesGcmRecordsOpened > 0);
+    }
+
+    [Fact]
     public async Task Client_and_server_round_trip_16_MiB_both_ways_at_once_over_tls12()
     {
         var tls12 = PskTlsOptions.Default with { Versions = ProtocolVersion.TLSv12.Only() };
