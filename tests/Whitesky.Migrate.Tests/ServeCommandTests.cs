@@ -144,6 +144,36 @@ public sealed partial class ServeCommandTests
         Assert.Equal(before, await TargetImage.FileSha256Async(existing));
     }
 
+    [Theory]
+    [InlineData("qcow2")]
+    [InlineData("vmdk")]
+    public async Task Serve_image_decodes_it_read_only_like_qemu_nbd(string format)
+    {
+        using var dir = new TempDirectory();
+        var image = dir.File("disk." + format);
+        await ExternalTool.RunAsync("qemu-img", ["create", "-q", "-f", format, image, "24M"]);
+        await ExternalTool.RunAsync("qemu-io", ["-f", format, "-c", "write -P 0x61 1M 2M", "-c", "write -P 0x62 17M 64k", image]);
+        var expected = dir.File("expected.raw");
+        await ExternalTool.RunAsync("qemu-img", ["convert", "-f", format, "-O", "raw", image, expected]);
+        var before = await TargetImage.FileSha256Async(image);
+
+        await using var serve = await InProcessServe.StartAsync("serve", image, "--port", "0");
+        using var info = JsonDocument.Parse(await ExternalTool.RunAsync("nbdinfo", ["--json", serve.Uri]));
+        var export = info.RootElement.GetProperty("exports")[0];
+        Assert.True(export.GetProperty("is_read_only").GetBoolean());
+        Assert.Equal(24L << 20, export.GetProperty("export-size").GetInt64());
+        Assert.Equal(await TargetImage.FileSha256Async(expected), await TargetImage.Sha256Async(serve.Uri, dir));
+
+        var map = await ExternalTool.RunAsync("nbdinfo", ["--map", serve.Uri]);
+        Assert.Contains("   1048576     2097152    0  data", map, StringComparison.Ordinal);
+
+        var write = await ExternalTool.TryRunAsync("nbdcopy", [expected, serve.Uri]);
+        Assert.NotEqual(0, write.ExitCode);
+        var result = await serve.StopAsync();
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(before, await TargetImage.FileSha256Async(image));
+    }
+
     [Fact]
     public async Task Read_only_serve_is_reported_read_only_and_refuses_nbdcopy_writes()
     {
@@ -245,7 +275,7 @@ public sealed partial class ServeCommandTests
     [Theory]
     [InlineData("--memory 12Q", "--memory 12Q is not a disk size")]
     [InlineData("--memory 0", "--memory 0 is not a disk size")]
-    [InlineData("--port 0", "serve needs exactly one disk: --memory SIZE or --file PATH.")]
+    [InlineData("--port 0", "serve needs exactly one disk: an IMAGE (served read-only), --memory SIZE or --file PATH.")]
     [InlineData("--memory 1M --file x.raw", "serve needs exactly one disk")]
     [InlineData("--memory 1M --create 1M", "--create SIZE goes with --file PATH")]
     [InlineData("--memory 1M --port 1 --socket x.sock", "--port and --socket cannot be combined")]

@@ -1,3 +1,5 @@
+using Whitesky.DiskFormats;
+using Whitesky.Migration.Sources;
 using System.CommandLine;
 using System.Globalization;
 using System.Net.Sockets;
@@ -9,7 +11,7 @@ using Whitesky.Nbd.Server;
 namespace Whitesky.Migrate.Cli;
 
 /// <summary>
-/// <c>serve (--memory SIZE | --file PATH [--create SIZE]) [--port N | --socket PATH] [--export NAME] [--read-only] [--tls-psk FILE]</c>:
+/// <c>serve (IMAGE | --memory SIZE | --file PATH [--create SIZE]) [--port N | --socket PATH] [--export NAME] [--read-only] [--tls-psk FILE]</c>:
 /// an NBD server in the foreground, like <c>qemu-nbd</c> or <c>nbdkit</c>, until Ctrl-C or SIGTERM.
 /// </summary>
 internal static partial class ServeCommand
@@ -22,6 +24,11 @@ internal static partial class ServeCommand
 
     public static Command Create(Option<bool> verbose)
     {
+        var image = new Argument<string?>("IMAGE")
+        {
+            Description = "A disk image (raw, qcow2, vmdk, ...) to serve read-only, decoded, like qemu-nbd.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var memory = new Option<string?>("--memory")
         {
             Description = "Serve a sparse in-memory disk of SIZE bytes (e.g. 64M, 4G); its contents go when the server stops.",
@@ -62,6 +69,7 @@ internal static partial class ServeCommand
 
         var command = new Command("serve", "Serve a disk over NBD in the foreground (like qemu-nbd or nbdkit) until Ctrl-C or SIGTERM.")
         {
+            image,
             memory,
             file,
             create,
@@ -72,7 +80,7 @@ internal static partial class ServeCommand
             tlsPsk,
         };
         command.SetAction((parseResult, cancellationToken) => CommandExecution.RunAsync(parseResult, verbose, (context, ct) => ServeAsync(context, ServeSettings.Parse(
-            parseResult.GetValue(memory), parseResult.GetValue(file), parseResult.GetValue(create), parseResult.GetValue(port),
+            parseResult.GetValue(image), parseResult.GetValue(memory), parseResult.GetValue(file), parseResult.GetValue(create), parseResult.GetValue(port),
             parseResult.GetValue(socket), parseResult.GetValue(export) ?? string.Empty, parseResult.GetValue(readOnly), parseResult.GetValue(tlsPsk)), ct),
             cancellationToken));
         return command;
@@ -83,7 +91,7 @@ internal static partial class ServeCommand
         var keys = settings.TlsPskFile is null ? null : PskKeyFile.Load(settings.TlsPskFile);
         var logger = context.LoggerFactory.CreateLogger(typeof(ServeCommand).FullName!);
 
-        var backend = OpenBackend(settings);
+        var backend = await OpenBackendAsync(settings, cancellationToken);
         var started = false;
         try
         {
@@ -178,8 +186,18 @@ internal static partial class ServeCommand
         }
     }
 
-    private static NbdBackend OpenBackend(ServeSettings settings)
+    private static async Task<NbdBackend> OpenBackendAsync(ServeSettings settings, CancellationToken cancellationToken)
     {
+        if (settings.ImagePath is { } imagePath)
+        {
+            if (!File.Exists(imagePath))
+            {
+                throw new CommandFailedException($"The image {imagePath} does not exist.");
+            }
+
+            return new VirtualDiskBackend(await DiskImage.OpenAsync(imagePath, cancellationToken: cancellationToken), ownsDisk: true);
+        }
+
         if (settings.MemorySize is { } memorySize)
         {
             return new MemoryBackend(memorySize);
@@ -215,7 +233,8 @@ internal static partial class ServeCommand
     }
 
     private static string DescribeBackend(ServeSettings settings) =>
-        settings.MemorySize is not null ? "memory" : Path.GetFullPath(settings.FilePath!);
+        settings.ImagePath is { } image ? Path.GetFullPath(image) + " (read-only)"
+        : settings.MemorySize is not null ? "memory" : Path.GetFullPath(settings.FilePath!);
 
     private static string ListenFailure(SocketException ex) => ex.SocketErrorCode switch
     {

@@ -17,6 +17,9 @@ internal sealed record ServeSettings
     /// <summary>Size of the in-memory disk, or null to serve a file.</summary>
     public long? MemorySize { get; private init; }
 
+    /// <summary>A disk image of any supported format, served read-only (decoded like qemu-nbd does).</summary>
+    public string? ImagePath { get; private init; }
+
     /// <summary>The file to serve, or null for memory.</summary>
     public string? FilePath { get; private init; }
 
@@ -39,11 +42,11 @@ internal sealed record ServeSettings
     public string? TlsPskFile { get; private init; }
 
     /// <exception cref="CommandFailedException">The options contradict each other or a size does not parse.</exception>
-    public static ServeSettings Parse(string? memory, string? file, string? create, int? port, string? socket, string export, bool readOnly, string? tlsPsk)
+    public static ServeSettings Parse(string? image, string? memory, string? file, string? create, int? port, string? socket, string export, bool readOnly, string? tlsPsk)
     {
-        if ((memory is null) == (file is null))
+        if ((image is null ? 0 : 1) + (memory is null ? 0 : 1) + (file is null ? 0 : 1) != 1)
         {
-            throw new CommandFailedException("serve needs exactly one disk: --memory SIZE or --file PATH.");
+            throw new CommandFailedException("serve needs exactly one disk: an IMAGE (served read-only), --memory SIZE or --file PATH.");
         }
 
         if (create is not null && file is null)
@@ -61,7 +64,7 @@ internal sealed record ServeSettings
             throw new CommandFailedException(string.Create(CultureInfo.InvariantCulture, $"--port {port} is not a TCP port (0 to 65535; 0 picks a free one)."));
         }
 
-        if (socket is { Length: 0 } || file is { Length: 0 } || tlsPsk is { Length: 0 })
+        if (socket is { Length: 0 } || file is { Length: 0 } || tlsPsk is { Length: 0 } || image is { Length: 0 })
         {
             throw new CommandFailedException("--socket, --file and --tls-psk need a path.");
         }
@@ -73,6 +76,7 @@ internal sealed record ServeSettings
 
         return new ServeSettings
         {
+            ImagePath = image,
             MemorySize = memory is null ? null : ParseSize("--memory", memory),
             FilePath = file,
             CreateSize = create is null ? null : ParseSize("--create", create),
