@@ -18,7 +18,7 @@ internal sealed class Qcow2Disk : IVirtualDisk
     private readonly ulong[] _l1;
     private readonly IRandomAccessSource? _dataFile;
     private readonly IVirtualDisk? _parent;
-    private readonly Qcow2TableCache _tables;
+    private readonly TableCache<ulong> _tables;
     private readonly int _clusterBits;
     private readonly int _clusterSize;
     private readonly int _l2Entries;
@@ -38,7 +38,7 @@ internal sealed class Qcow2Disk : IVirtualDisk
         _l2Entries = header.ExtendedL2 ? _clusterSize / 16 : _clusterSize / 8;
         _subclusterSize = header.ExtendedL2 ? _clusterSize / Qcow2Spec.SubclustersPerCluster : _clusterSize;
         _l1End = header.L1Offset + (8L * header.L1Size);
-        _tables = new Qcow2TableCache(Math.Clamp(CachedTableBytes / _clusterSize, 4, CachedTables));
+        _tables = new TableCache<ulong>(Math.Clamp(CachedTableBytes / _clusterSize, 4, CachedTables));
     }
 
     private enum PieceKind

@@ -29,9 +29,7 @@ internal sealed class VmdkSeSparseExtent : IVmdkExtent
     private readonly long _tablesEnd;
     private readonly long _grainsOffset;
     private readonly long _directoryOffset;
-    private readonly Dictionary<long, ulong[]> _tableCache = [];
-    private readonly Queue<long> _tableOrder = new();
-    private readonly Lock _lock = new();
+    private readonly TableCache<ulong> _tableCache = new(VmdkConstants.GrainTableCacheCapacity);
 
     private VmdkSeSparseExtent(IRandomAccessSource source, long length, long grainSectors, int tableEntries, long tablesOffset, long tablesEnd, long grainsOffset, long directoryOffset, ulong[] directory)
     {
@@ -283,12 +281,9 @@ internal sealed class VmdkSeSparseExtent : IVmdkExtent
             throw new DiskFormatException(Name, "grain directory entry", _directoryOffset + index * 8, $"entry {index} is 0x{entry:x16}, not an allocated grain table");
         }
 
-        lock (_lock)
+        if (_tableCache.TryGet(index, out var cached))
         {
-            if (_tableCache.TryGetValue(index, out var cached))
-            {
-                return cached;
-            }
+            return cached;
         }
 
         var size = _tableEntries * 8L;
@@ -310,18 +305,7 @@ internal sealed class VmdkSeSparseExtent : IVmdkExtent
             table[i] = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(i * 8));
         }
 
-        lock (_lock)
-        {
-            if (_tableCache.Count >= VmdkConstants.GrainTableCacheCapacity && _tableOrder.TryDequeue(out var oldest))
-            {
-                _tableCache.Remove(oldest);
-            }
-
-            if (_tableCache.TryAdd(index, table))
-            {
-                _tableOrder.Enqueue(index);
-            }
-        }
+        _tableCache.Add(index, table);
 
         return table;
     }

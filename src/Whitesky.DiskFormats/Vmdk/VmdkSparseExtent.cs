@@ -17,7 +17,7 @@ internal sealed class VmdkSparseExtent : IVmdkExtent
     private readonly uint[] _directory;
     private readonly long _grainBytes;
     private readonly uint _tableEntries;
-    private readonly VmdkGrainTableCache _tables = new(VmdkConstants.GrainTableCacheCapacity);
+    private readonly TableCache<uint> _tables = new(VmdkConstants.GrainTableCacheCapacity);
 
     private VmdkSparseExtent(IRandomAccessSource source, bool ownsSource, VmdkSparseHeader header, long length, uint[] directory)
     {

@@ -1,13 +1,16 @@
-namespace Whitesky.DiskFormats.Vmdk;
+namespace Whitesky.DiskFormats;
 
-/// <summary>A bounded least-recently-used cache of grain tables, keyed by grain table number.</summary>
-internal sealed class VmdkGrainTableCache(int capacity)
+/// <summary>
+/// A bounded least-recently-used cache of decoded metadata tables (qcow2 L2 tables, VMDK grain tables),
+/// keyed by where the table lives. Safe for concurrent readers.
+/// </summary>
+internal sealed class TableCache<T>(int capacity)
 {
-    private readonly Dictionary<long, LinkedListNode<(long Key, uint[] Table)>> _map = [];
-    private readonly LinkedList<(long Key, uint[] Table)> _order = new();
+    private readonly Dictionary<long, LinkedListNode<(long Key, T[] Table)>> _map = [];
+    private readonly LinkedList<(long Key, T[] Table)> _order = new();
     private readonly Lock _lock = new();
 
-    public bool TryGet(long key, out uint[] table)
+    public bool TryGet(long key, out T[] table)
     {
         lock (_lock)
         {
@@ -24,7 +27,7 @@ internal sealed class VmdkGrainTableCache(int capacity)
         return false;
     }
 
-    public void Add(long key, uint[] table)
+    public void Add(long key, T[] table)
     {
         lock (_lock)
         {
