@@ -10,7 +10,6 @@
 # benchmarks/compare/work/disk-decode, git-ignored), SKIP_BUILD=1 to reuse the last build.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
@@ -24,12 +23,7 @@ for tool in qemu-img python3 dotnet cmp; do
   command -v "$tool" >/dev/null 2>&1 || { echo "disk-decode.sh: $tool is required" >&2; exit 1; }
 done
 
-SDK="$WORK/bin/whitesky-migrate"
-if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -x "$SDK" ]; then
-  echo "disk-decode.sh: building whitesky-migrate (Release, ReadyToRun)" >&2
-  dotnet publish "$root/samples/Whitesky.Migrate/Whitesky.Migrate.csproj" -c Release -r linux-x64 --self-contained false \
-    -p:PublishReadyToRun=true -o "$WORK/bin" -nologo -v quiet >&2
-fi
+SDK=$(build_sdk "$WORK")
 
 SOURCE="$WORK/source.raw"
 if [ ! -f "$SOURCE" ]; then

@@ -58,3 +58,38 @@ stop_nbdkit() {
     NBDKIT_PID=
   fi
 }
+
+# Publishes whitesky-migrate (Release, ReadyToRun so that start-up is not spent in the JIT: the peers are
+# native code) into $1/bin unless SKIP_BUILD=1 and it is there. Prints the path of the executable.
+build_sdk() {
+  local work=$1 root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -x "$work/bin/whitesky-migrate" ]; then
+    echo "$(basename "$0"): building whitesky-migrate (Release, ReadyToRun)" >&2
+    dotnet publish "$root/samples/Whitesky.Migrate/Whitesky.Migrate.csproj" -c Release -r linux-x64 --self-contained false \
+      -p:PublishReadyToRun=true -o "$work/bin" -nologo -v quiet >&2
+  fi
+  echo "$work/bin/whitesky-migrate"
+}
+
+# Makes $1, the shared copy source: 4 GiB sparse with ~1 GiB of random data in ~1 MiB runs (unless it is
+# there), and reads it once so that every run reads it from the page cache.
+make_copy_source() {
+  local source=$1
+  if [ ! -f "$source" ] || [ "$(stat -c %s "$source")" != 4294967296 ]; then
+    echo "$(basename "$0"): making $source (4 GiB sparse, ~25% random data in ~1 MiB runs)" >&2
+    rm -f "$source" "$source.tmp"
+    nbdkit -U - sparse-random 4G seed=1 percent=25 runlength=1048576 random-content=true \
+      --run "nbdcopy \"\$uri\" '$source.tmp'"
+    mv "$source.tmp" "$source"
+  fi
+  cat "$source" >/dev/null
+}
+
+# Makes the PSK file $1 (one random 256-bit key for the identity "bench") unless it is there.
+make_psk_file() {
+  if [ ! -s "$1" ]; then
+    printf 'bench:%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$1"
+    chmod 600 "$1"
+  fi
+}

@@ -13,7 +13,6 @@
 # reuse the last build.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
@@ -41,31 +40,11 @@ stop_sdk() {
 }
 trap 'stop_sdk; stop_nbdkit; rm -rf "$sockets" "$WORK/readback.raw"' EXIT
 
-# Release build, ReadyToRun so that start-up is not spent in the JIT (nbdkit is native code).
-SDK="$WORK/bin/whitesky-migrate"
-if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -x "$SDK" ]; then
-  echo "nbd-server.sh: building whitesky-migrate (Release, ReadyToRun)" >&2
-  dotnet publish "$root/samples/Whitesky.Migrate/Whitesky.Migrate.csproj" -c Release -r linux-x64 --self-contained false \
-    -p:PublishReadyToRun=true -o "$WORK/bin" -nologo -v quiet >&2
-fi
-
-# The source of nbd-copy.sh, made the same way when that script has not run yet.
+SDK=$(build_sdk "$WORK")
 SOURCE="$SOURCE_DIR/source.raw"
-if [ ! -f "$SOURCE" ] || [ "$(stat -c %s "$SOURCE")" != "$SIZE" ]; then
-  echo "nbd-server.sh: making $SOURCE (4 GiB sparse, ~25% random data in ~1 MiB runs)" >&2
-  rm -f "$SOURCE" "$SOURCE.tmp"
-  nbdkit -U - sparse-random 4G seed=1 percent=25 runlength=1048576 random-content=true \
-    --run "nbdcopy \"\$uri\" '$SOURCE.tmp'"
-  mv "$SOURCE.tmp" "$SOURCE"
-fi
-# Every run reads the source from the page cache.
-cat "$SOURCE" >/dev/null
-
+make_copy_source "$SOURCE"
 PSK="$WORK/keys.psk"
-if [ ! -s "$PSK" ]; then
-  printf 'bench:%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$PSK"
-  chmod 600 "$PSK"
-fi
+make_psk_file "$PSK"
 
 # Starts `whitesky-migrate serve` in the background and waits (30 s at most) for the URI it prints once it
 # listens. Sets SDK_PID and URI. Arguments are the listen options.
