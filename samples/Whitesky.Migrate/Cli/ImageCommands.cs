@@ -36,8 +36,7 @@ internal static class ImageCommands
         command.SetAction((parseResult, cancellationToken) => CommandExecution.RunAsync(parseResult, verbose, async (context, ct) =>
         {
             await using var disk = await OpenAsync(parseResult.GetValue(image)!, parseResult.GetValue(format), ct);
-            var allocated = await DiskImage.CountAllocatedBytesAsync(disk, ct);
-            var report = ImageReport.From(disk.Describe(), allocated);
+            var report = ImageReport.From(await DiskImage.DescribeAsync(disk, ct));
             if (parseResult.GetValue(json))
             {
                 await context.Output.WriteLineAsync(JsonSerializer.Serialize(report, ImagesJsonContext.Default.ImageReport));
@@ -51,7 +50,7 @@ internal static class ImageCommands
                 await context.Output.WriteLineAsync($"{indent}format: {layer.Format}{(layer.Subformat is null ? "" : " (" + layer.Subformat + ")")}");
                 await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}virtual size: {layer.VirtualSize} bytes"));
                 await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}file size: {layer.FileSize} bytes"));
-                if (layer.AllocatedBytes >= 0)
+                if (layer.AllocatedBytes is not null)
                 {
                     await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}allocated: {layer.AllocatedBytes} bytes"));
                 }

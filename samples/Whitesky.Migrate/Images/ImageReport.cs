@@ -13,10 +13,10 @@ internal sealed record ImageReport(
     [property: JsonPropertyName("cluster-size")] int? ClusterSize,
     [property: JsonPropertyName("compression")] string? Compression,
     [property: JsonPropertyName("features")] IReadOnlyList<string> Features,
-    [property: JsonPropertyName("allocated-bytes")] long AllocatedBytes,
+    [property: JsonPropertyName("allocated-bytes")] long? AllocatedBytes,
     [property: JsonPropertyName("backing")] ImageReport? Backing)
 {
-    public static ImageReport From(DiskInfo info, long allocatedBytes) => new(
+    public static ImageReport From(DiskInfo info) => new(
         info.Name, info.Format, info.Subformat, info.VirtualSize, info.FileSize, info.ClusterSize, info.Compression,
-        info.Features, allocatedBytes, info.Parent is null ? null : From(info.Parent, -1));
+        info.Features, info.AllocatedBytes, info.Parent is null ? null : From(info.Parent));
 }

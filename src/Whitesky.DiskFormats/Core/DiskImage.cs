@@ -62,6 +62,13 @@ public static class DiskImage
         return allocated;
     }
 
+    /// <summary><see cref="IVirtualDisk.Describe"/> with <see cref="DiskInfo.AllocatedBytes"/> counted (a walk over the metadata).</summary>
+    public static async Task<DiskInfo> DescribeAsync(IVirtualDisk disk, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(disk);
+        return disk.Describe() with { AllocatedBytes = await CountAllocatedBytesAsync(disk, cancellationToken).ConfigureAwait(false) };
+    }
+
     internal static async Task<IVirtualDisk> OpenAsync(IRandomAccessSource source, DiskOpenContext context, bool ownsSource, CancellationToken cancellationToken)
     {
         IDiskFormat format;

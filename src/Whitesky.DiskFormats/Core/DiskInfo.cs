@@ -18,6 +18,12 @@ public sealed record DiskInfo
     /// <summary>Bytes the image file occupies (its length, or allocated blocks where known).</summary>
     public long FileSize { get; init; }
 
+    /// <summary>
+    /// Bytes holding data in this image or its parents, counted from metadata; null from
+    /// <see cref="IVirtualDisk.Describe"/>, filled by <see cref="DiskImage.DescribeAsync"/>.
+    /// </summary>
+    public long? AllocatedBytes { get; init; }
+
     /// <summary>Cluster or grain size in bytes, where the format has one.</summary>
     public int? ClusterSize { get; init; }
 
