@@ -36,11 +36,15 @@ public sealed partial class NbdServer : IAsyncDisposable
     private NbdServer(NbdServerOptions options)
     {
         _options = options;
+        Buffers = new ByteBudget(options.MaxBufferedBytes);
         _logger = (ILogger?)options.LoggerFactory?.CreateLogger<NbdServer>() ?? NullLogger.Instance;
     }
 
     /// <summary>The endpoints the server listens on, with the ports it was given for port 0.</summary>
     public IReadOnlyList<NbdEndpoint> Endpoints => _endpoints;
+
+    /// <summary>The server-wide budget of READ and WRITE buffers.</summary>
+    internal ByteBudget Buffers { get; }
 
     /// <summary>Connections open now.</summary>
     public int ConnectionCount => _connections.Count;

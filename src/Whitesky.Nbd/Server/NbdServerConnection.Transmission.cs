@@ -42,6 +42,7 @@ internal sealed partial class NbdServerConnection
                 }
 
                 byte[]? payload = null;
+                long budget = 0;
                 if (request.Command == NbdCommand.Write)
                 {
                     if (request.Length > (uint)_options.MaxPayloadSize)
@@ -51,6 +52,7 @@ internal sealed partial class NbdServerConnection
                             $"a WRITE of {request.Length} bytes (the maximum is {_options.MaxPayloadSize})"));
                     }
 
+                    budget = await _server.Buffers.AcquireAsync(request.Length, stopping).ConfigureAwait(false);
                     payload = ArrayPool<byte>.Shared.Rent((int)request.Length);
                     try
                     {
@@ -59,12 +61,13 @@ internal sealed partial class NbdServerConnection
                     catch
                     {
                         ArrayPool<byte>.Shared.Return(payload);
+                        _server.Buffers.Release(budget);
                         throw;
                     }
                 }
 
                 Interlocked.Increment(ref _inFlight);
-                _ = ProcessAsync(export, request, payload, slots);
+                _ = ProcessAsync(export, request, payload, budget, slots);
             }
         }
         finally
@@ -116,7 +119,7 @@ internal sealed partial class NbdServerConnection
         await drained.Task.ConfigureAwait(false);
     }
 
-    private async Task ProcessAsync(NbdServerExport export, NbdRequestHeader request, byte[]? payload, SemaphoreSlim slots)
+    private async Task ProcessAsync(NbdServerExport export, NbdRequestHeader request, byte[]? payload, long budget, SemaphoreSlim slots)
     {
         var error = NbdError.None;
         byte[]? readBuffer = null;
@@ -132,6 +135,7 @@ internal sealed partial class NbdServerConnection
                 switch (request.Command)
                 {
                     case NbdCommand.Read:
+                        budget = await _server.Buffers.AcquireAsync(request.Length, CancellationToken.None).ConfigureAwait(false);
                         readBuffer = ArrayPool<byte>.Shared.Rent(NbdWire.StructuredReplyHeaderSize + 8 + (int)request.Length);
                         await backend.ReadAsync(offset, readBuffer.AsMemory(NbdWire.StructuredReplyHeaderSize + 8, (int)request.Length), CancellationToken.None).ConfigureAwait(false);
                         break;
@@ -198,6 +202,11 @@ internal sealed partial class NbdServerConnection
             if (readBuffer is not null)
             {
                 ArrayPool<byte>.Shared.Return(readBuffer);
+            }
+
+            if (budget > 0)
+            {
+                _server.Buffers.Release(budget);
             }
 
             NbdMetrics.ServerRequests.Add(1, new KeyValuePair<string, object?>("command", NbdException.CommandName(request.Command)));

@@ -59,6 +59,12 @@ public sealed record NbdServerOptions
     /// </summary>
     public int MaxRequestsInFlight { get; init; } = 16;
 
+    /// <summary>
+    /// READ and WRITE buffer bytes the whole server holds at once, over every connection; requests wait their
+    /// turn beyond it, so no client can exhaust the host's memory. Default 512 MiB.
+    /// </summary>
+    public long MaxBufferedBytes { get; init; } = 512L * 1024 * 1024;
+
     /// <summary>Largest option payload accepted during the handshake. Default 64 KiB.</summary>
     public int MaxOptionLength { get; init; } = 64 * 1024;
 
@@ -109,6 +115,7 @@ public sealed record NbdServerOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPayloadSize, 4096, nameof(MaxPayloadSize));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxPayloadSize, 64 * 1024 * 1024, nameof(MaxPayloadSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestsInFlight, 1, nameof(MaxRequestsInFlight));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxBufferedBytes, MaxPayloadSize, nameof(MaxBufferedBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxOptionLength, 4096 + 64, nameof(MaxOptionLength));
     }
 }
