@@ -233,6 +233,24 @@ public sealed partial class ServeCommandTests
     }
 
     [Fact]
+    public async Task Serve_as_a_process_over_tls_psk_moves_data_both_ways_without_stalling()
+    {
+        // The real process, whose Program.cs sets socket completions inline for plaintext serving only: with
+        // TLS, a blocking TLS write on the socket engine's thread once deadlocked a read-back like this one.
+        using var dir = new TempDirectory();
+        var keys = TestData.WritePskFile(dir, Identity, TestData.Random(32, seed: 61));
+        var source = dir.File("source.raw");
+        SparseImage.CreateRandom(source, 64L << 20, seed: 62);
+        await using var serve = await ProcessServe.StartAsync("serve", "--memory", "64M", "--port", "0", "--tls-psk", keys);
+
+        await ExternalTool.RunAsync("nbdcopy", [source, serve.Uri], TimeSpan.FromSeconds(60));
+        var copy = dir.File("copy.raw");
+        await ExternalTool.RunAsync("nbdcopy", [serve.Uri, copy], TimeSpan.FromSeconds(60));
+        Assert.Equal(await TargetImage.FileSha256Async(source), await TargetImage.FileSha256Async(copy));
+        Assert.Equal(0, await serve.TerminateAsync());
+    }
+
+    [Fact]
     public async Task Serve_on_a_port_in_use_fails_with_exit_code_1_and_a_clear_message()
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);
