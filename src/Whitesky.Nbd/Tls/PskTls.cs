@@ -54,25 +54,9 @@ internal static class PskTls
         using var key = new PskKeyMaterial(psk);
         var client = new PskTlsClientPeer(crypto, key, options);
         var protocol = new TlsClientProtocol(recordTransport);
-        try
-        {
-            await RunHandshakeAsync(() => protocol.Connect(client), recordTransport, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            aesGcm?.ReleaseCiphers();
-            throw;
-        }
-        catch (Exception e)
-        {
-            recordTransport.Dispose();
-            aesGcm?.ReleaseCiphers();
-            throw ClientFailure(e, psk.Identity, recordTransport.SawEndOfStream, client.ServerHelloVersion);
-        }
-        finally
-        {
-            client.DestroySecrets();
-        }
+        await HandshakeAsync(() => protocol.Connect(client), recordTransport, aesGcm,
+            e => ClientFailure(e, psk.Identity, recordTransport.SawEndOfStream, client.ServerHelloVersion),
+            client.DestroySecrets, cancellationToken).ConfigureAwait(false);
 
         return new PskTlsStream(protocol, recordTransport, aesGcm, client.NegotiatedVersion!, client.NegotiatedCipherSuite, psk.Identity);
     }
@@ -91,9 +75,23 @@ internal static class PskTls
         var (crypto, aesGcm) = CreateCrypto(recordTransport, options);
         var server = new PskTlsServerPeer(crypto, keys, options);
         var protocol = new TlsServerProtocol(recordTransport);
+        await HandshakeAsync(() => protocol.Accept(server), recordTransport, aesGcm,
+            e => ServerFailure(e, server.OfferedIdentity), server.DestroySecrets, cancellationToken).ConfigureAwait(false);
+
+        return new PskTlsStream(protocol, recordTransport, aesGcm, server.NegotiatedVersion!, server.NegotiatedCipherSuite,
+            server.ClientIdentity ?? string.Empty);
+    }
+
+    /// <summary>
+    /// Either side's handshake: on failure the transport is closed and the error mapped by <paramref name="failure"/>;
+    /// on cancellation the ciphers are released; the peer's secrets are wiped either way.
+    /// </summary>
+    private static async Task HandshakeAsync(Action handshake, TlsRecordTransport transport, AesGcmTlsCrypto? aesGcm,
+        Func<Exception, Exception> failure, Action destroySecrets, CancellationToken cancellationToken)
+    {
         try
         {
-            await RunHandshakeAsync(() => protocol.Accept(server), recordTransport, cancellationToken).ConfigureAwait(false);
+            await RunHandshakeAsync(handshake, transport, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -102,17 +100,14 @@ internal static class PskTls
         }
         catch (Exception e)
         {
-            recordTransport.Dispose();
+            transport.Dispose();
             aesGcm?.ReleaseCiphers();
-            throw ServerFailure(e, server.OfferedIdentity);
+            throw failure(e);
         }
         finally
         {
-            server.DestroySecrets();
+            destroySecrets();
         }
-
-        return new PskTlsStream(protocol, recordTransport, aesGcm, server.NegotiatedVersion!, server.NegotiatedCipherSuite,
-            server.ClientIdentity ?? string.Empty);
     }
 
     private static (TlsCrypto Crypto, AesGcmTlsCrypto? AesGcm) CreateCrypto(TlsRecordTransport transport, PskTlsOptions options)
