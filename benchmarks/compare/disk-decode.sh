@@ -66,7 +66,7 @@ for case in $CASES; do
   "$SDK" convert "$image" "$WORK/ours.raw" -f "$format" 2>/dev/null
   qemu-img convert -f "$format" -O raw "$image" "$WORK/theirs.raw"
   if ! cmp -s "$WORK/ours.raw" "$WORK/theirs.raw"; then
-    echo "RESULT case=$case error=the SDK's conversion differs from qemu-img's"
+    report_case "$case" qemu-img "the SDK's conversion differs from qemu-img's"
     continue
   fi
   rm -f "$WORK/ours.raw" "$WORK/theirs.raw"
@@ -79,7 +79,5 @@ for case in $CASES; do
     echo "disk-decode.sh: $case run $run: sdk $sdk s, qemu-img $peer s" >&2
     sdk_times+=("$sdk") peer_times+=("$peer")
   done
-  sdk_median=$(median "${sdk_times[@]}")
-  peer_median=$(median "${peer_times[@]}")
-  echo "RESULT case=$case sdk_s=$sdk_median peer=qemu-img peer_s=$peer_median ratio=$(ratio "$peer_median" "$sdk_median")"
+  report_case "$case" qemu-img "" "${sdk_times[*]}" "${peer_times[*]}"
 done

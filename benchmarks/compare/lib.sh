@@ -93,3 +93,18 @@ make_psk_file() {
     chmod 600 "$1"
   fi
 }
+
+# Prints the closing line of a case: `RESULT case=... error=...` when $3 (an error) is set, else the
+# medians of the space-separated times $4 (SDK) and $5 (peer) and their ratio peer/SDK. $2 names the peer.
+report_case() {
+  local case=$1 peer=$2 error=$3 sdk_s peer_s
+  if [ -n "$error" ]; then
+    echo "RESULT case=$case error=$error"
+    return
+  fi
+  # shellcheck disable=SC2086 # the times are words on purpose
+  sdk_s=$(median $4)
+  # shellcheck disable=SC2086
+  peer_s=$(median $5)
+  echo "RESULT case=$case sdk_s=$sdk_s peer=$peer peer_s=$peer_s ratio=$(ratio "$peer_s" "$sdk_s")"
+}

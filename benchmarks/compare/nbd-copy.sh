@@ -111,12 +111,5 @@ for case in $CASES; do
     echo "nbd-copy.sh: $case run $run: sdk ${sdk_times[-1]} s, nbdcopy $t s" >&2
   done
 
-  if [ -n "$error" ]; then
-    echo "RESULT case=$case error=${error:-unknown}"
-    continue
-  fi
-
-  sdk_s=$(median "${sdk_times[@]}")
-  peer_s=$(median "${peer_times[@]}")
-  echo "RESULT case=$case sdk_s=$sdk_s peer=nbdcopy peer_s=$peer_s ratio=$(ratio "$peer_s" "$sdk_s")"
+  report_case "$case" nbdcopy "$error" "${sdk_times[*]}" "${peer_times[*]}"
 done

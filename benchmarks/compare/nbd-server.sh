@@ -161,12 +161,5 @@ for case in $CASES; do
     echo "nbd-server.sh: $case run $run: sdk ${sdk_times[-1]} s, nbdkit $T s" >&2
   done
 
-  if [ -n "$error" ]; then
-    echo "RESULT case=$case error=${error:-unknown}"
-    continue
-  fi
-
-  sdk_s=$(median "${sdk_times[@]}")
-  peer_s=$(median "${peer_times[@]}")
-  echo "RESULT case=$case sdk_s=$sdk_s peer=nbdkit peer_s=$peer_s ratio=$(ratio "$peer_s" "$sdk_s")"
+  report_case "$case" nbdkit "$error" "${sdk_times[*]}" "${peer_times[*]}"
 done
