@@ -4,6 +4,7 @@ namespace Whitesky.DiskFormats;
 public static class DiskImage
 {
     private const int ProbeLength = 4096;
+    private const int ProbeTailLength = 512;
 
     /// <summary>The formats, most specific first; raw matches anything and comes last.</summary>
     private static readonly IDiskFormat[] Formats = [.. FormatRegistry.All];
@@ -89,6 +90,8 @@ public static class DiskImage
     {
         var head = new byte[(int)Math.Min(ProbeLength, source.Length)];
         var read = await source.ReadAsync(0, head, cancellationToken).ConfigureAwait(false);
-        return Formats.First(f => f.Probe(head.AsSpan(0, read), source.Length));
+        var tail = new byte[(int)Math.Min(ProbeTailLength, source.Length)];
+        var tailRead = await source.ReadAsync(source.Length - tail.Length, tail, cancellationToken).ConfigureAwait(false);
+        return Formats.First(f => f.Probe(head.AsSpan(0, read), tail.AsSpan(0, tailRead), source.Length));
     }
 }

@@ -7,7 +7,7 @@ internal sealed class Qcow2Format : IDiskFormat
 {
     public string Name => "qcow2";
 
-    public bool Probe(ReadOnlySpan<byte> head, long length) =>
+    public bool Probe(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, long length) =>
         head.Length >= 8 && BinaryPrimitives.ReadUInt32BigEndian(head) == Qcow2Spec.Magic;
 
     public async Task<IVirtualDisk> OpenAsync(IRandomAccessSource source, DiskOpenContext context, bool ownsSource, CancellationToken cancellationToken)

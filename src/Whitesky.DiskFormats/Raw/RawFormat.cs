@@ -5,7 +5,7 @@ internal sealed class RawFormat : IDiskFormat
 {
     public string Name => "raw";
 
-    public bool Probe(ReadOnlySpan<byte> head, long length) => true;
+    public bool Probe(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, long length) => true;
 
     public Task<IVirtualDisk> OpenAsync(IRandomAccessSource source, DiskOpenContext context, bool ownsSource, CancellationToken cancellationToken) =>
         Task.FromResult<IVirtualDisk>(new RawDisk(source, ownsSource));

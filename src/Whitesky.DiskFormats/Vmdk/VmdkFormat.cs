@@ -13,7 +13,7 @@ internal sealed class VmdkFormat : IDiskFormat
 {
     public string Name => "vmdk";
 
-    public bool Probe(ReadOnlySpan<byte> head, long length) =>
+    public bool Probe(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, long length) =>
         VmdkSparseHeader.HasMagic(head) || VmdkDescriptor.LooksLikeDescriptor(head);
 
     public async Task<IVirtualDisk> OpenAsync(IRandomAccessSource source, DiskOpenContext context, bool ownsSource, CancellationToken cancellationToken)
