@@ -91,7 +91,7 @@ internal sealed class VdiDisk : IVirtualDisk
             var (kind, length, host) = Resolve(position, end - position);
             if (kind == DiskExtentKind.Data)
             {
-                if (runLength > 0 && runHost + runLength == host)
+                if (runLength > 0 && runHost + runLength == host) // a run of guest-contiguous blocks stored one after another
                 {
                     runLength += length;
                 }
@@ -103,6 +103,8 @@ internal sealed class VdiDisk : IVirtualDisk
             }
             else
             {
+                await FlushAsync(runGuest, runHost, runLength, offset, buffer, cancellationToken).ConfigureAwait(false);
+                runLength = 0;
                 buffer.Span.Slice((int)(position - offset), (int)length).Clear();
             }
 
