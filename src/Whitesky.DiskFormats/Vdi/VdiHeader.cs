@@ -6,6 +6,9 @@ namespace Whitesky.DiskFormats.Vdi;
 /// <summary>The fields of a VDI (v1.1) header that a reader needs, checked against the file.</summary>
 internal sealed record VdiHeader
 {
+    /// <summary>The most blocks a disk may have here (a map of 2 GiB; 1 MiB blocks make 512 TiB).</summary>
+    private const long MaxBlocks = int.MaxValue / 4;
+
     public required uint ImageType { get; init; }
     public required long BlockMapOffset { get; init; }
     public required long DataOffset { get; init; }
@@ -70,6 +73,11 @@ internal sealed record VdiHeader
         if (diskSize > long.MaxValue / 2 || blocks < needed)
         {
             throw new DiskFormatException(image, "header", VdiSpec.BlocksOffset, Inv($"{blocks} blocks of {blockSize} bytes cannot hold a disk of {diskSize} bytes"));
+        }
+
+        if (needed > MaxBlocks)
+        {
+            throw new DiskFormatException(image, "header", VdiSpec.BlocksOffset, Inv($"a disk of {needed} blocks is more than the {MaxBlocks} supported"));
         }
 
         var mapOffset = U32(head, VdiSpec.OffsetBlocksOffset);

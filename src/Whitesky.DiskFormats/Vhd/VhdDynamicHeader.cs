@@ -9,6 +9,9 @@ internal readonly record struct VhdParentLocator(uint PlatformCode, int DataLeng
 /// <summary>The fields of a VHD dynamic disk header that a reader needs, checked against the file.</summary>
 internal sealed record VhdDynamicHeader
 {
+    /// <summary>The most blocks a disk may have here (a table of 2 GiB; 2 MiB blocks make 1 PiB).</summary>
+    private const long MaxBlocks = int.MaxValue / 4;
+
     public required long Offset { get; init; }
     public required long TableOffset { get; init; }
     public required uint MaxTableEntries { get; init; }
@@ -49,6 +52,11 @@ internal sealed record VhdDynamicHeader
         if (entries < needed)
         {
             throw new DiskFormatException(image, "dynamic disk header", offset + VhdSpec.HeaderMaxTableEntries, Inv($"max table entries {entries} is too small for a disk of {currentSize} bytes in {blockSize}-byte blocks (needs {needed})"));
+        }
+
+        if (needed > MaxBlocks)
+        {
+            throw new DiskFormatException(image, "dynamic disk header", offset + VhdSpec.HeaderMaxTableEntries, Inv($"a disk of {needed} blocks is more than the {MaxBlocks} supported"));
         }
 
         if (tableOffset < VhdSpec.FooterLength || tableOffset > (ulong)fileLength || 4L * entries > fileLength - (long)tableOffset)
