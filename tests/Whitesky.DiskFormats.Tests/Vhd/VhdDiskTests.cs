@@ -101,6 +101,61 @@ public class VhdDiskTests
     }
 
     [Fact]
+    public async Task A_dynamic_vhd_without_its_end_footer_is_read_through_the_copy_at_its_start()
+    {
+        using var dir = new TempDirectory();
+        var path = await QemuImageAsync(dir, "dynamic", forceSize: true);
+        var (hash, _) = await QemuPeers.QemuContentAsync(dir, path, "vpc");
+        await using (var file = new FileStream(path, FileMode.Open))
+        {
+            file.SetLength(file.Length - 512);
+        }
+
+        await using var disk = await DiskImage.OpenAsync(path);
+        Assert.Equal("dynamic", disk.Describe().Subformat);
+        var whole = new byte[disk.Capacity];
+        await disk.ReadAsync(0, whole);
+        Assert.Equal(hash, TestData.Sha256(whole));
+    }
+
+    [Fact]
+    public async Task In_a_dynamic_vhd_clear_bitmap_bits_read_as_zeroes_and_map_as_unallocated()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("partial.vhd");
+        const long size = 8L << 20;
+        var expected = new byte[size];
+        var writer = new TestVhdWriter(size);
+        foreach (var (at, length, seed) in new[] { (0L, 512, 1), (4096L, 8192, 2), ((2L << 20) - 512, 1024, 3), (5L << 20, 65536, 4) })
+        {
+            var data = TestData.Random(length, seed);
+            writer.Write(at, data);
+            data.CopyTo(expected, at);
+        }
+
+        writer.SaveDynamic(path);
+        await using var disk = await DiskImage.OpenAsync(path);
+        var whole = new byte[size];
+        await disk.ReadAsync(0, whole);
+        Assert.Equal(TestData.Sha256(expected), TestData.Sha256(whole));
+        Assert.Equal(
+            [(0L, 512L, DiskExtentKind.Data), (512L, 3584L, DiskExtentKind.Unallocated), (4096L, 8192L, DiskExtentKind.Data),
+             (12288L, (2L << 20) - 512 - 12288, DiskExtentKind.Unallocated), ((2L << 20) - 512, 1024L, DiskExtentKind.Data),
+             ((2L << 20) + 512, (3L << 20) - 512, DiskExtentKind.Unallocated), (5L << 20, 65536L, DiskExtentKind.Data),
+             ((5L << 20) + 65536, (3L << 20) - 65536, DiskExtentKind.Unallocated)],
+            await QemuPeers.OurKindsAsync(disk));
+
+        // Extents of a range that starts and ends inside sectors.
+        var clipped = new List<DiskExtent>();
+        await foreach (var e in disk.GetExtentsAsync(100, 4100))
+        {
+            clipped.Add(e);
+        }
+
+        Assert.Equal([new DiskExtent(100, 412, DiskExtentKind.Data), new DiskExtent(512, 3584, DiskExtentKind.Unallocated), new DiskExtent(4096, 104, DiskExtentKind.Data)], clipped);
+    }
+
+    [Fact]
     public async Task An_azure_fixed_vhd_has_the_exact_size_of_its_footer_not_of_its_geometry()
     {
         using var dir = new TempDirectory();
