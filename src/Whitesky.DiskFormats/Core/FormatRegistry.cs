@@ -7,6 +7,8 @@ internal static class FormatRegistry
     [
         new Qcow2.Qcow2Format(),
         new Vmdk.VmdkFormat(),
+        new Vdi.VdiFormat(),
+        new Vhd.VhdFormat(),
         new Raw.RawFormat(),
     ];
 }
