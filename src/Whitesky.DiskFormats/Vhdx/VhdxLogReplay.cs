@@ -75,6 +75,11 @@ internal static class VhdxLogReplay
             }
         }
 
+        if (head.LastFileOffset > source.Length + (VhdxSpec.MaxOverlayPages * VhdxSpec.LogSectorSize))
+        {
+            throw new DiskFormatException(name, "log entry", offset + head.Slot, Inv($"the log extends the file of {source.Length} bytes to {head.LastFileOffset} bytes, more than 4 GiB further"));
+        }
+
         var logicalLength = Math.Max(source.Length, head.LastFileOffset);
         return new VhdxOverlaySource(source, pages, logicalLength);
     }
@@ -98,12 +103,18 @@ internal static class VhdxLogReplay
             // A head is an entry no entry follows; the active sequence ends at the head with the highest sequence number
             // whose tail entry leads to it through consecutive entries.
             var heads = entries.Values.Where(e => Next(entries, e) is null).OrderByDescending(e => e.Sequence);
+            var steps = 0L;
             foreach (var head in heads)
             {
                 var chain = new List<Entry>();
                 var at = entries.GetValueOrDefault(head.Tail);
                 while (at is not null && chain.Count <= entries.Count)
                 {
+                    if (++steps > 64L * (entries.Count + 1))
+                    {
+                        throw new DiskFormatException(name, "log", logOffset, "the log holds too many broken sequences of entries to search");
+                    }
+
                     chain.Add(at);
                     if (ReferenceEquals(at, head))
                     {

@@ -14,14 +14,19 @@ internal sealed record VhdxRegionTable(long Offset, long BatOffset, long BatLeng
             return table;
         }
 
+        // A valid first table that names a required region we do not know is a refusal, not a reason to try the second.
+        if (first.Refusal is { } firstRefusal)
+        {
+            throw firstRefusal;
+        }
+
         var second = await TryReadAsync(source, VhdxSpec.RegionTable2Offset, cancellationToken).ConfigureAwait(false);
         if (second.Table is { } backup)
         {
             return backup;
         }
 
-        // A required region we do not know is a refusal, not corruption: say so from the first table that names it.
-        if ((first.Refusal ?? second.Refusal) is { } refusal)
+        if (second.Refusal is { } refusal)
         {
             throw refusal;
         }
