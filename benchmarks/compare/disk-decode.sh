@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 RUNS=${RUNS:-5}
-CASES=${CASES:-raw qcow2 qcow2-zlib qcow2-zstd vmdk-sparse vmdk-stream}
+CASES=${CASES:-raw qcow2 qcow2-zlib qcow2-zstd vmdk-sparse vmdk-stream vhdx}
 WORK=${WORK:-$here/work/disk-decode}
 SIZE=2147483648
 mkdir -p "$WORK"
@@ -50,12 +50,13 @@ image_for() {
     qcow2-zstd) image="$WORK/disk-zstd.qcow2"; [ -f "$image" ] || qemu-img convert -c -f raw -O qcow2 -o compression_type=zstd "$SOURCE" "$image" ;;
     vmdk-sparse) image="$WORK/disk-sparse.vmdk"; [ -f "$image" ] || qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse "$SOURCE" "$image" ;;
     vmdk-stream) image="$WORK/disk-stream.vmdk"; [ -f "$image" ] || qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$SOURCE" "$image" ;;
+    vhdx) image="$WORK/disk.vhdx"; [ -f "$image" ] || qemu-img convert -f raw -O vhdx -o subformat=dynamic "$SOURCE" "$image" ;;
     *) echo "disk-decode.sh: unknown case $case" >&2; return 1 ;;
   esac
   echo "$image"
 }
 
-format_of() { case "$1" in raw) echo raw ;; qcow2*) echo qcow2 ;; vmdk*) echo vmdk ;; esac; }
+format_of() { case "$1" in raw) echo raw ;; qcow2*) echo qcow2 ;; vmdk*) echo vmdk ;; vhdx*) echo vhdx ;; esac; }
 
 for case in $CASES; do
   image=$(image_for "$case")
