@@ -266,16 +266,52 @@ public class VhdxDiskTests
         Assert.Contains("absolute", refusal.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>A log entry of data descriptors, one per (file offset, 4 KiB page), with its checksum.</summary>
-    internal static byte[] LogEntry(Guid logGuid, ulong sequence, uint tail, long fileLength, params (long FileOffset, byte[] Page)[] pages)
+    [Fact]
+    public async Task When_the_relative_path_fails_the_absolute_path_is_tried_through_the_resolver()
     {
+        using var dir = new TempDirectory();
+        var basePath = dir.File("base.vhdx");
+        await CreateAsync(basePath, "subformat=dynamic,block_size=1048576", 8L << 20);
+        await QemuIoAsync(basePath, "write -P 0x3c 1M 1M");
+        var linkage = ReadLayout(await File.ReadAllBytesAsync(basePath)).DataWriteGuid;
+        var child = new Writer { Size = 8L << 20, Parent = [("parent_linkage", linkage.ToString("B")), ("relative_path", "moved.vhdx"), ("absolute_win32_path", basePath)] };
+        await File.WriteAllBytesAsync(dir.File("child.vhdx"), child.Build());
+
+        var refusal = await Assert.ThrowsAsync<DiskFormatException>(() => DiskImage.OpenAsync(dir.File("child.vhdx")));
+        Assert.Contains("relative_path 'moved.vhdx'", refusal.Message, StringComparison.Ordinal);
+        Assert.Contains("absolute_win32_path", refusal.Message, StringComparison.Ordinal);
+
+        await using var disk = await DiskImage.OpenAsync(dir.File("child.vhdx"), new DiskImageOptions { Resolver = new InsideDirectoryResolver(dir.Path) });
+        Assert.Equal(basePath, disk.Describe().Parent!.Name);
+        await AssertContentAsync(disk, await QemuRawAsync(dir, basePath));
+    }
+
+    /// <summary>Accepts any name, relative or absolute, that lands directly in <paramref name="directory"/>.</summary>
+    private sealed class InsideDirectoryResolver(string directory) : IDiskImageResolver
+    {
+        public ValueTask<IRandomAccessSource> OpenAsync(string referrer, string reference, CancellationToken cancellationToken = default)
+        {
+            var full = Path.GetFullPath(Path.Combine(directory, reference));
+            if (Path.GetDirectoryName(full) != Path.GetFullPath(directory) || !File.Exists(full))
+            {
+                throw new DiskFormatException($"{referrer}: '{reference}' is not a file in {directory}");
+            }
+
+            return ValueTask.FromResult<IRandomAccessSource>(FileSource.Open(full));
+        }
+    }
+
+    /// <summary>A log entry of data descriptors, one per (file offset, 4 KiB page), with its checksum.</summary>
+    internal static byte[] LogEntry(Guid logGuid, ulong sequence, uint tail, long fileLength, (long FileOffset, byte[] Page)[] pages, (long FileOffset, long Length)[]? zeroes = null)
+    {
+        zeroes ??= [];
         var entry = new byte[4096 * (1 + pages.Length)];
         var h = entry.AsSpan();
         "loge"u8.CopyTo(h);
         BinaryPrimitives.WriteUInt32LittleEndian(h[8..], (uint)entry.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(h[12..], tail);
         BinaryPrimitives.WriteUInt64LittleEndian(h[16..], sequence);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[24..], (uint)pages.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[24..], (uint)(pages.Length + zeroes.Length));
         logGuid.TryWriteBytes(h[32..]);
         BinaryPrimitives.WriteUInt64LittleEndian(h[48..], (ulong)fileLength);
         BinaryPrimitives.WriteUInt64LittleEndian(h[56..], (ulong)fileLength);
@@ -293,6 +329,15 @@ public class VhdxDiskTests
             BinaryPrimitives.WriteUInt32LittleEndian(s[4..], (uint)(sequence >> 32));
             page.AsSpan(8, 4084).CopyTo(s[8..]);
             BinaryPrimitives.WriteUInt32LittleEndian(s[4092..], (uint)sequence);
+        }
+
+        for (var i = 0; i < zeroes.Length; i++)
+        {
+            var d = h.Slice(64 + (32 * (pages.Length + i)), 32);
+            "zero"u8.CopyTo(d);
+            BinaryPrimitives.WriteUInt64LittleEndian(d[8..], (ulong)zeroes[i].Length);
+            BinaryPrimitives.WriteUInt64LittleEndian(d[16..], (ulong)zeroes[i].FileOffset);
+            BinaryPrimitives.WriteUInt64LittleEndian(d[24..], sequence);
         }
 
         Seal(entry, 0, entry.Length);
@@ -329,9 +374,11 @@ public class VhdxDiskTests
         BinaryPrimitives.WriteUInt64LittleEndian(stale.AsSpan(56), 2);
         var logGuid = Guid.NewGuid();
         var log = (int)layout.LogOffset;
-        LogEntry(logGuid, 40, 0, file.Length, (layout.BatOffset, first)).CopyTo(file, log);
-        LogEntry(logGuid, 41, 0, file.Length, (layout.BatOffset, second)).CopyTo(file, log + 8192);
-        LogEntry(logGuid, 7, 65536, file.Length, (layout.BatOffset, stale)).CopyTo(file, log + 65536);
+        // The second entry also zeroes 64 KiB of block 3's payload (which block 1 now shares) with a zero descriptor.
+        var block3 = (long)(layout.Entry(3) >> 20) << 20;
+        LogEntry(logGuid, 40, 0, file.Length, [(layout.BatOffset, first)]).CopyTo(file, log);
+        LogEntry(logGuid, 41, 0, file.Length, [(layout.BatOffset, second)], [(block3 + (128 << 10), 64 << 10)]).CopyTo(file, log + 8192);
+        LogEntry(logGuid, 7, 65536, file.Length, [(layout.BatOffset, stale)]).CopyTo(file, log + 65536);
         ActivateLog(file, layout, logGuid);
         await File.WriteAllBytesAsync(path, file);
 
@@ -339,6 +386,8 @@ public class VhdxDiskTests
         Array.Fill(expected, (byte)0x33, 1 << 20, 1 << 20);
         Array.Fill(expected, (byte)0x33, 3 << 20, 1 << 20);
         Array.Fill(expected, (byte)0x77, 7 << 20, 64 << 10);
+        Array.Clear(expected, (1 << 20) + (128 << 10), 64 << 10);
+        Array.Clear(expected, (3 << 20) + (128 << 10), 64 << 10);
         return (path, expected);
     }
 

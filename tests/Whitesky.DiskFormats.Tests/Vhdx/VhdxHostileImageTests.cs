@@ -255,7 +255,7 @@ public class VhdxHostileImageTests
         var page = bytes.AsSpan((int)layout.BatOffset, 4096).ToArray();
         BinaryPrimitives.WriteUInt64LittleEndian(page.AsSpan(0), 2);
         var logGuid = Guid.NewGuid();
-        var entry = VhdxDiskTests.LogEntry(logGuid, 9, 0, bytes.Length, (layout.BatOffset, page));
+        var entry = VhdxDiskTests.LogEntry(logGuid, 9, 0, bytes.Length, [(layout.BatOffset, page)]);
         entry[4096 + 100] ^= 0x01;
         entry.CopyTo(bytes, (int)layout.LogOffset);
         VhdxDiskTests.ActivateLog(bytes, layout, logGuid);
@@ -272,7 +272,7 @@ public class VhdxHostileImageTests
         using var dir = new TempDirectory();
         var (path, bytes, layout) = await ValidImageAsync(dir);
         var logGuid = Guid.NewGuid();
-        var entry = VhdxDiskTests.LogEntry(logGuid, 9, 0, bytes.Length, (64 << 10, new byte[4096]));
+        var entry = VhdxDiskTests.LogEntry(logGuid, 9, 0, bytes.Length, [(64 << 10, new byte[4096])]);
         entry.CopyTo(bytes, (int)layout.LogOffset);
         VhdxDiskTests.ActivateLog(bytes, layout, logGuid);
         await File.WriteAllBytesAsync(path, bytes);
