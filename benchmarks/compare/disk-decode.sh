@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 RUNS=${RUNS:-5}
-CASES=${CASES:-raw qcow2 qcow2-zlib qcow2-zstd vmdk-sparse vmdk-stream vhd vdi}
+CASES=${CASES:-raw qcow2 qcow2-zlib qcow2-zstd vmdk-sparse vmdk-stream vhd vhdx vdi}
 WORK=${WORK:-$here/work/disk-decode}
 SIZE=2147483648
 mkdir -p "$WORK"
@@ -52,12 +52,13 @@ image_for() {
     vmdk-stream) image="$WORK/disk-stream.vmdk"; [ -f "$image" ] || qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$SOURCE" "$image" ;;
     vhd) image="$WORK/disk-dynamic.vhd"; [ -f "$image" ] || qemu-img convert -f raw -O vpc -o subformat=dynamic,force_size=on "$SOURCE" "$image" ;;
     vdi) image="$WORK/disk-dynamic.vdi"; [ -f "$image" ] || qemu-img convert -f raw -O vdi -o static=off "$SOURCE" "$image" ;;
+    vhdx) image="$WORK/disk.vhdx"; [ -f "$image" ] || qemu-img convert -f raw -O vhdx -o subformat=dynamic "$SOURCE" "$image" ;;
     *) echo "disk-decode.sh: unknown case $case" >&2; return 1 ;;
   esac
   echo "$image"
 }
 
-format_of() { case "$1" in raw) echo raw ;; qcow2*) echo qcow2 ;; vmdk*) echo vmdk ;; vhd) echo vhd ;; vdi) echo vdi ;; esac; }
+format_of() { case "$1" in raw) echo raw ;; qcow2*) echo qcow2 ;; vmdk*) echo vmdk ;; vhdx*) echo vhdx ;; vhd) echo vhd ;; vdi) echo vdi ;; esac; }
 # qemu's name for the format (it calls VHD "vpc").
 peer_format_of() { case "$1" in vhd) echo vpc ;; *) format_of "$1" ;; esac; }
 

@@ -7,6 +7,7 @@ internal static class FormatRegistry
     [
         new Qcow2.Qcow2Format(),
         new Vmdk.VmdkFormat(),
+        new Vhdx.VhdxFormat(),
         new Vdi.VdiFormat(),
         new Vhd.VhdFormat(),
         new Raw.RawFormat(),
