@@ -15,7 +15,7 @@ public sealed record DnsTtlFinding(string Name, TimeSpan? Ttl, bool WithinLimit)
 /// </summary>
 public static class DnsTtlCheck
 {
-    /// <summary>Asks <paramref name="nameServer"/> (or the system's resolvers) for the A, AAAA or CNAME records of each name.</summary>
+    /// <summary>Asks <paramref name="nameServer"/> (or the system's resolvers) for the A records of each name, else AAAA, else CNAME.</summary>
     public static async Task<IReadOnlyList<DnsTtlFinding>> CheckAsync(IEnumerable<string> names, TimeSpan maxTtl, IPEndPoint? nameServer = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(names);
@@ -40,6 +40,11 @@ public static class DnsTtlCheck
                 {
                     var seconds = TimeSpan.FromSeconds(record.TimeToLive);
                     ttl = ttl is { } t && t > seconds ? t : seconds;
+                }
+
+                if (ttl is not null || response.Header.ResponseCode == DnsHeaderResponseCode.NotExistentDomain)
+                {
+                    break; // the first record type that answers is what clients cache
                 }
             }
 
