@@ -7,6 +7,7 @@ internal static class FormatRegistry
     [
         new Qcow2.Qcow2Format(),
         new Vmdk.VmdkFormat(),
+        new Vma.VmaFormat(),
         new Raw.RawFormat(),
     ];
 }
