@@ -122,6 +122,7 @@ public sealed class VmaArchive : IAsyncDisposable
         var data = ArrayPool<byte>.Shared.Rent(VmaSpec.MaxExtentSize - VmaSpec.ExtentHeaderSize);
         var entries = new List<VmaClusterEntry>(VmaSpec.BlocksPerExtent);
         var seen = new VmaClusterSet();
+        var pending = default(PendingChunk);
         long offset = Header.Size;
         try
         {
@@ -172,9 +173,22 @@ public sealed class VmaArchive : IAsyncDisposable
                         var inside = (int)Math.Clamp(entry.Device.Size - at, 0, runBytes);
                         if (inside > 0 && (only is null || only == entry.Device))
                         {
-                            yield return new VmaChunk(entry.Device, present
-                                ? DiskChunk.FromData(at, data.AsMemory(position, inside))
-                                : DiskChunk.FromZero(at, inside));
+                            // Runs that continue the previous one (same device and kind, next offset, and for data the next
+                            // bytes of the extent) make one chunk: clusters stored in order give few, large chunks.
+                            if (pending.Device == entry.Device && pending.Data == present && pending.End == at
+                                && (!present || pending.Position + pending.Length == position))
+                            {
+                                pending.Length += inside;
+                            }
+                            else
+                            {
+                                if (pending.Device is not null)
+                                {
+                                    yield return pending.ToChunk(data);
+                                }
+
+                                pending = new PendingChunk(entry.Device, present, at, inside, position);
+                            }
                         }
 
                         position += present ? runBytes : 0;
@@ -182,7 +196,19 @@ public sealed class VmaArchive : IAsyncDisposable
                     }
                 }
 
+                // Data chunks point into the extent's buffer, which the next extent overwrites; zero runs may go on.
+                if (pending.Device is not null && pending.Data)
+                {
+                    yield return pending.ToChunk(data);
+                    pending = default;
+                }
+
                 offset += header.Length + length;
+            }
+
+            if (pending.Device is not null)
+            {
+                yield return pending.ToChunk(data);
             }
 
             seen.CheckComplete(Header, Name, offset);
@@ -204,6 +230,22 @@ public sealed class VmaArchive : IAsyncDisposable
         {
             throw new DiskFormatException(name, "compressed VMA archive", offset, $"decompression failed before this offset of the archive: {e.Message}");
         }
+    }
+
+    /// <summary>A chunk being extended while the runs that follow continue it.</summary>
+    private struct PendingChunk(VmaDevice device, bool data, long offset, long length, int position)
+    {
+        public readonly VmaDevice? Device = device;
+        public readonly bool Data = data;
+        public readonly long Offset = offset;
+        public readonly int Position = position;
+        public long Length = length;
+
+        public readonly long End => Offset + Length;
+
+        public readonly VmaChunk ToChunk(byte[] buffer) => new(Device!, Data
+            ? DiskChunk.FromData(Offset, buffer.AsMemory(Position, (int)Length))
+            : DiskChunk.FromZero(Offset, Length));
     }
 
     private sealed class DeviceChunks(VmaArchive archive, VmaDevice device) : ISequentialDisk

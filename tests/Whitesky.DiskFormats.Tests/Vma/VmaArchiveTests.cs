@@ -85,6 +85,31 @@ public class VmaArchiveTests
         Assert.Null(archive.Header.FindDevice("drive-ide9"));
     }
 
+    [Fact]
+    public async Task Clusters_stored_in_order_come_as_few_large_chunks_across_extents()
+    {
+        var content = new byte[7 << 20];
+        TestData.Random(2 << 20, 3).CopyTo(content, 0);
+        TestData.Random(1 << 20, 4).CopyTo(content, 6 << 20);
+        var writer = new VmaTestWriter();
+        writer.AddDevice("drive-scsi0", content);
+
+        // 59 clusters per extent: the zero run starts in the first extent and ends in the second.
+        await using var archive = await VmaArchive.OpenAsync(new ForwardOnlyStream(new MemoryStream(writer.Build(writer.AllClusters()))), "ordered.vma");
+        var chunks = new List<(long Offset, long Length, DiskChunkKind Kind, string Hash)>();
+        await foreach (var (_, chunk) in archive.ReadChunksAsync())
+        {
+            chunks.Add((chunk.Offset, chunk.Length, chunk.Kind, chunk.Kind == DiskChunkKind.Data ? TestData.Sha256(chunk.Data.Span) : ""));
+        }
+
+        Assert.Equal(
+        [
+            (0L, 2L << 20, DiskChunkKind.Data, TestData.Sha256(content.AsSpan(0, 2 << 20))),
+            (2L << 20, 4L << 20, DiskChunkKind.Zero, ""),
+            (6L << 20, 1L << 20, DiskChunkKind.Data, TestData.Sha256(content.AsSpan(6 << 20, 1 << 20))),
+        ], chunks);
+    }
+
     /// <summary>A device rebuilt from chunks: every 4 KiB block must come exactly once, data only where it is non-zero.</summary>
     private sealed class DeviceImage(byte[] expected)
     {
