@@ -1,31 +1,23 @@
+using System.Runtime.InteropServices;
+
 namespace Whitesky.DiskFormats.Vma;
 
 /// <summary>
 /// The clusters seen so far, per device: catches a cluster stored twice, and clusters never stored (a truncated archive:
-/// vzdump writes every cluster of every device, all-zero ones with an empty mask). Pages of bits are allocated as
-/// clusters arrive, so memory follows the archive's content, not the sizes its header claims.
+/// vzdump writes every cluster of every device, all-zero ones with an empty mask). Words of 64 bits are added as
+/// clusters arrive, so memory follows the archive's content (a few bytes per 8-byte cluster entry at worst), not
+/// the device sizes its header claims.
 /// </summary>
 internal sealed class VmaClusterSet
 {
-    private const int PageBits = 12;
-    private const int ClustersPerPage = 1 << PageBits;
-
-    private readonly Dictionary<long, ulong[]> _pages = [];
+    private readonly Dictionary<long, ulong> _words = [];
     private readonly long[] _counts = new long[VmaSpec.MaxDevices];
 
     /// <summary>Records a cluster; false when it was already recorded.</summary>
     public bool Add(int deviceId, uint cluster)
     {
-        var key = ((long)deviceId << 32) | (cluster >> PageBits);
-        if (!_pages.TryGetValue(key, out var page))
-        {
-            page = new ulong[ClustersPerPage / 64];
-            _pages.Add(key, page);
-        }
-
-        var bit = (int)(cluster & (ClustersPerPage - 1));
-        ref var word = ref page[bit >> 6];
-        var flag = 1UL << (bit & 63);
+        ref var word = ref CollectionsMarshal.GetValueRefOrAddDefault(_words, Key(deviceId, cluster), out _);
+        var flag = 1UL << (int)(cluster & 63);
         if ((word & flag) != 0)
         {
             return false;
@@ -45,16 +37,10 @@ internal sealed class VmaClusterSet
             return null;
         }
 
+        // Every cluster before the first missing one is in the archive, so this walk is bounded by its content.
         for (long cluster = 0; cluster < clusters; cluster++)
         {
-            var key = ((long)device.Id << 32) | (cluster >> PageBits);
-            if (!_pages.TryGetValue(key, out var page))
-            {
-                return cluster;
-            }
-
-            var bit = (int)(cluster & (ClustersPerPage - 1));
-            if ((page[bit >> 6] & (1UL << (bit & 63))) == 0)
+            if (!_words.TryGetValue(Key(device.Id, (uint)cluster), out var word) || (word & (1UL << (int)(cluster & 63))) == 0)
             {
                 return cluster;
             }
@@ -75,4 +61,6 @@ internal sealed class VmaClusterSet
             }
         }
     }
+
+    private static long Key(int deviceId, uint cluster) => ((long)deviceId << 32) | (cluster >> 6);
 }

@@ -44,6 +44,8 @@ public class VmaHostileArchiveTests
         { "truncated in extent header", "bytes into the extent header (truncated)" },
         { "truncated in extent data", "bytes of blocks (truncated)" },
         { "truncated at extent boundary", "(truncated?)" },
+        { "256 TiB device claimed", "ends without cluster 2 of device drive-scsi1" },
+        { "device larger than 2^32 clusters", "larger than 2^32 clusters" },
     };
 
     private static byte[] Make(string name) => name switch
@@ -84,6 +86,16 @@ public class VmaHostileArchiveTests
         "truncated in extent header" => Cut(e => e[^1] + 100),
         "truncated in extent data" => Cut(e => e[^1] + 512 + 100),
         "truncated at extent boundary" => Cut(e => e[^1]),
+        "256 TiB device claimed" => Archive((b, _) =>
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(b.AsSpan(4096 + 64 + 8), 1UL << 48);
+            VmaTestWriter.RehashHeader(b);
+        }),
+        "device larger than 2^32 clusters" => Archive((b, _) =>
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(b.AsSpan(4096 + 64 + 8), (1UL << 48) + 1);
+            VmaTestWriter.RehashHeader(b);
+        }),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
