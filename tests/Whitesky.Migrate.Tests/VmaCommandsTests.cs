@@ -85,6 +85,13 @@ public sealed class VmaCommandsTests
         var one = await MigrateCli.RunAsync("inspect", "--device", "drive-scsi1", archive);
         Assert.True(one.ExitCode == 0, one.ToString());
         Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"virtual size: {SecondSize} bytes"), one.StdOut, StringComparison.Ordinal);
+
+        // A compressed archive shows its header (allocation would need a pass over all of it).
+        await ExternalTool.RunAsync("zstd", ["-q", "-k", archive]);
+        var compressed = await MigrateCli.RunAsync("inspect", archive + ".zst");
+        Assert.True(compressed.ExitCode == 0, compressed.ToString());
+        Assert.Contains("compression: zstd", compressed.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"1 drive-scsi0: virtual size {FirstSize} bytes\n", compressed.StdOut.ReplaceLineEndings("\n"), StringComparison.Ordinal);
     }
 
     [Theory]
