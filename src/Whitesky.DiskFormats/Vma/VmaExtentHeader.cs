@@ -1,17 +1,7 @@
 using System.Buffers.Binary;
-using System.Numerics;
 using System.Security.Cryptography;
 
 namespace Whitesky.DiskFormats.Vma;
-
-/// <summary>One cluster of an extent: which device, which cluster, and which of its 4 KiB blocks follow (bit i = block i).</summary>
-internal readonly record struct VmaClusterEntry(VmaDevice Device, uint Cluster, ushort Mask)
-{
-    /// <summary>How many 4 KiB blocks of this cluster the extent stores.</summary>
-    public int BlockCount => BitOperations.PopCount(Mask);
-
-    public long DeviceOffset => (long)Cluster * VmaSpec.ClusterSize;
-}
 
 /// <summary>An extent header (VmaExtentHeader in vma.h), checked against the archive's header.</summary>
 internal static class VmaExtentHeader
