@@ -109,8 +109,8 @@ public sealed class WhiteskyEmulator : IAsyncDisposable
         try
         {
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = dataDirectory });
+            // The host's own logs (binding, shutdown) stay out of the caller's logs; failures surface as exceptions.
             builder.Logging.ClearProviders();
-            builder.Services.AddSingleton(loggerFactory);
             builder.WebHost.UseKestrel(kestrel =>
             {
                 kestrel.Listen(IPAddress.Loopback, options.Port);
