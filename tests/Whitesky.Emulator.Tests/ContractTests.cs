@@ -25,6 +25,9 @@ public class ContractTests
             .ToHashSet();
         Assert.Equal(contract.Operations.Select(o => ((string?)o.Method, (string?)o.Path, (string?)o.OperationId)).ToHashSet(), served);
 
+        var unknown = await http.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Get, $"{http.Base}/customers/{emulator.CustomerId}/no-such-resource");
+        Assert.Contains("not found", unknown.GetProperty("message").GetString(), StringComparison.Ordinal);
+
         // Each route is matched and goes through the API pipeline (an unmatched one would be a bare 404).
         using var anonymous = new HttpClient();
         foreach (var operation in contract.Operations)

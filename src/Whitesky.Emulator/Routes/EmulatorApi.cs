@@ -86,6 +86,8 @@ internal sealed partial class EmulatorApi : IAsyncDisposable
             app.MapMethods(BasePath + ToAspNetRoute(path), [method], context => RunAsync(context, operationId, handler));
         }
 
+        // flask answers an unknown URL with a JSON 404, not an empty body.
+        app.MapFallback(BasePath + "/{**path}", () => Error(404, "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."));
         app.MapGet(IamPath + "/v1/oauth/jwt/refresh", RefreshAsync);
         MapAdmin(app);
     }
