@@ -107,6 +107,15 @@ public class FaultTests
             });
         }
 
+        // The same cut through the admin endpoint.
+        emulator.Faults.DropNbdConnectionsAfterBytes = null;
+        await using (var client = await exposure.ConnectAsync().WaitAsync(Limit))
+        {
+            await client.ReadAsync(0, new byte[4096]);
+            await http.AdminAsync(HttpMethod.Post, "/faults/drop-nbd-connections");
+            await Assert.ThrowsAnyAsync<NbdException>(() => client.ReadAsync(0, new byte[65536]).AsTask().WaitAsync(Limit));
+        }
+
         // With the switch off, the same exposure serves again.
         emulator.Faults.DropNbdConnectionsAfterBytes = null;
         await using (var client = await exposure.ConnectAsync().WaitAsync(Limit))
