@@ -31,6 +31,25 @@ public class FaultTests
     }
 
     [Fact]
+    public async Task An_aborted_operation_resets_the_connection_before_or_after_doing_its_work()
+    {
+        await using var emulator = await WhiteskyEmulator.StartAsync();
+        using var http = new EmulatorHttp(emulator);
+
+        // After running: the disk is made, but the caller never hears of it.
+        emulator.Faults.AbortOperation("createDisk", afterRunning: true, times: 1);
+        await Assert.ThrowsAsync<HttpRequestException>(() => http.Client.PostAsync($"{http.Location}/disks?disk_name=a&description=b&disk_size=1", null));
+        Assert.Single((await http.OkAsync(HttpMethod.Get, $"{http.Location}/disks")).GetProperty("result").EnumerateArray());
+
+        // Before running (set over HTTP): nothing is made.
+        await http.AdminAsync(HttpMethod.Post, "/faults/operations/createDisk?abort=before&times=1");
+        await Assert.ThrowsAsync<HttpRequestException>(() => http.Client.PostAsync($"{http.Location}/disks?disk_name=a&description=b&disk_size=1", null));
+        Assert.Single((await http.OkAsync(HttpMethod.Get, $"{http.Location}/disks")).GetProperty("result").EnumerateArray());
+        await http.CreateDiskAsync();
+        Assert.Equal(2, (await http.OkAsync(HttpMethod.Get, $"{http.Location}/disks")).GetProperty("result").GetArrayLength());
+    }
+
+    [Fact]
     public async Task The_admin_endpoint_sets_and_resets_the_same_switches()
     {
         await using var emulator = await WhiteskyEmulator.StartAsync();

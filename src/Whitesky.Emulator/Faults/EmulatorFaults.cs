@@ -9,6 +9,12 @@ namespace Whitesky.Emulator.Faults;
 /// </summary>
 public sealed class EmulatorFaults
 {
+    /// <summary>The "status" of an operation that resets the connection before it runs.</summary>
+    internal const int AbortBeforeRunning = 0;
+
+    /// <summary>The "status" of an operation that runs, then resets the connection instead of answering.</summary>
+    internal const int AbortAfterRunning = 1;
+
     private readonly ConcurrentDictionary<string, OperationFault> _operations = new(StringComparer.OrdinalIgnoreCase);
     private long _latencyTicks;
     private long _dropAfterBytes = -1;
@@ -66,10 +72,22 @@ public sealed class EmulatorFaults
         _operations[operationId] = new OperationFault(statusCode, times);
     }
 
+    /// <summary>
+    /// Makes the operation <paramref name="operationId"/> reset the connection instead of answering, the next
+    /// <paramref name="times"/> calls (every call by default). With <paramref name="afterRunning"/> the operation is
+    /// carried out first and only its answer is lost — what makes retrying a non-idempotent call unsafe.
+    /// </summary>
+    public void AbortOperation(string operationId, bool afterRunning = false, int times = int.MaxValue)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(operationId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(times, 1);
+        _operations[operationId] = new OperationFault(afterRunning ? AbortAfterRunning : AbortBeforeRunning, times);
+    }
+
     /// <summary>Makes <paramref name="operationId"/> work again.</summary>
     public void ClearOperationFailure(string operationId) => _operations.TryRemove(operationId, out _);
 
-    /// <summary>Operations set to fail, with their status codes.</summary>
+    /// <summary>Operations set to fail, with their status codes (0: the connection is reset before the operation runs, 1: after).</summary>
     public IReadOnlyDictionary<string, int> FailingOperations => _operations.ToDictionary(p => p.Key, p => p.Value.StatusCode, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Cuts every NBD connection open now (through every exposure).</summary>
@@ -84,7 +102,7 @@ public sealed class EmulatorFaults
         DropNbdConnectionsAfterBytes = null;
     }
 
-    /// <summary>The status code an operation must fail with now, if any (one of its remaining failures is used up).</summary>
+    /// <summary>The status code an operation must fail with now (or an abort), if any (one of its remaining failures is used up).</summary>
     internal int? TakeFailure(string operationId)
     {
         while (_operations.TryGetValue(operationId, out var fault))

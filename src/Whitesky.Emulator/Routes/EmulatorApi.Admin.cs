@@ -78,7 +78,7 @@ internal sealed partial class EmulatorApi
 
             return Ok(FaultState());
         });
-        app.MapPost(AdminPath + "/faults/operations/{operation_id}", (string operation_id, int? status, int? times) =>
+        app.MapPost(AdminPath + "/faults/operations/{operation_id}", (string operation_id, int? status, int? times, string? abort) =>
         {
             if (!_operations.Any(o => string.Equals(o.OperationId, operation_id, StringComparison.OrdinalIgnoreCase)))
             {
@@ -87,7 +87,17 @@ internal sealed partial class EmulatorApi
 
             try
             {
-                Faults.FailOperation(operation_id, status ?? 500, times ?? int.MaxValue);
+                switch (abort)
+                {
+                    case null:
+                        Faults.FailOperation(operation_id, status ?? 500, times ?? int.MaxValue);
+                        break;
+                    case "before" or "after":
+                        Faults.AbortOperation(operation_id, afterRunning: abort == "after", times ?? int.MaxValue);
+                        break;
+                    default:
+                        return Error(400, "abort must be 'before' or 'after'");
+                }
             }
             catch (ArgumentException ex)
             {

@@ -123,14 +123,24 @@ internal sealed partial class EmulatorApi : IAsyncDisposable
             }
 
             Authenticate(context);
-            if (Faults.TakeFailure(operationId) is { } status)
+            var fault = Faults.TakeFailure(operationId);
+            switch (fault)
             {
-                throw new ApiError(status, string.Create(CultureInfo.InvariantCulture, $"Injected fault: {operationId} fails with {status}"));
+                case EmulatorFaults.AbortBeforeRunning:
+                    context.Abort();
+                    return;
+                case >= 400:
+                    throw new ApiError(fault.Value, string.Create(CultureInfo.InvariantCulture, $"Injected fault: {operationId} fails with {fault}"));
             }
 
             var call = new ApiCall(context, operationId);
             CheckScope(call);
             result = await handler(call).ConfigureAwait(false);
+            if (fault == EmulatorFaults.AbortAfterRunning)
+            {
+                context.Abort();
+                return;
+            }
         }
         catch (ApiError error)
         {
