@@ -76,6 +76,43 @@ public class FaultTests
     }
 
     [Fact]
+    public async Task With_a_state_transition_delay_disks_and_vms_pass_through_transitional_statuses()
+    {
+        var clock = new ManualClock();
+        await using var emulator = await WhiteskyEmulator.StartAsync(new WhiteskyEmulatorOptions { TimeProvider = clock });
+        using var http = new EmulatorHttp(emulator);
+        emulator.Faults.StateTransitionDelay = TimeSpan.FromSeconds(10);
+        async Task<string?> DiskStatus(int id) => (await http.OkAsync(HttpMethod.Get, $"{http.Location}/disks/{id}")).GetProperty("status").GetString();
+        async Task<string?> VmStatus(int id) => (await VmTests.GetVmAsync(http, id)).GetProperty("status").GetString();
+
+        var disk = await http.CreateDiskAsync();
+        Assert.Equal("CREATING", await DiskStatus(disk));
+        var early = await http.ExpectAsync(HttpStatusCode.Conflict, HttpMethod.Post, $"{http.Cloudspace}/exposed-disks?disk_id={disk}");
+        Assert.Contains("CREATING", early.GetProperty("message").GetString(), StringComparison.Ordinal);
+        clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal("CREATED", await DiskStatus(disk));
+
+        var vm = (await http.OkAsync(HttpMethod.Post, $"{http.Cloudspace}/vms?name=v&description=d&vcpus=1&memory=512&boot_disk_id={disk}")).GetProperty("vm_id").GetInt32();
+        Assert.Equal("CREATING", await VmStatus(vm));
+        clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal("RUNNING", await VmStatus(vm));
+        await http.OkAsync(HttpMethod.Post, $"{http.Cloudspace}/vms/{vm}/stop");
+        Assert.Equal("STOPPING", await VmStatus(vm));
+        clock.Advance(TimeSpan.FromSeconds(9));
+        Assert.Equal("STOPPING", await VmStatus(vm));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal("STOPPED", await VmStatus(vm));
+        await http.OkAsync(HttpMethod.Post, $"{http.Cloudspace}/vms/{vm}/start");
+        Assert.Equal("STARTING", await VmStatus(vm));
+
+        emulator.Faults.Reset();
+        Assert.Equal("STARTING", await VmStatus(vm)); // a change made with a delay keeps its own deadline
+        clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal("RUNNING", await VmStatus(vm));
+        Assert.Equal("CREATED", await DiskStatus(await http.CreateDiskAsync()));
+    }
+
+    [Fact]
     public async Task Latency_delays_every_call()
     {
         await using var emulator = await WhiteskyEmulator.StartAsync();

@@ -17,6 +17,7 @@ public sealed class EmulatorFaults
 
     private readonly ConcurrentDictionary<string, OperationFault> _operations = new(StringComparer.OrdinalIgnoreCase);
     private long _latencyTicks;
+    private long _transitionTicks;
     private long _dropAfterBytes = -1;
     private volatile bool _failExposes;
 
@@ -25,6 +26,22 @@ public sealed class EmulatorFaults
     }
 
     internal event EventHandler? DropRequested;
+
+    /// <summary>
+    /// How long a change of state is shown as a transitional status before the final one, as on the platform where
+    /// work is asynchronous: a new disk is <c>CREATING</c>, a VM <c>CREATING</c>, <c>STARTING</c>, <c>STOPPING</c> or
+    /// <c>DELETING</c>. Exposing or attaching a disk that is still <c>CREATING</c> is refused (409). Default none:
+    /// every change is final at once.
+    /// </summary>
+    public TimeSpan StateTransitionDelay
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _transitionTicks));
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            Interlocked.Exchange(ref _transitionTicks, value.Ticks);
+        }
+    }
 
     /// <summary>Delay added before every REST API call is answered. Default none.</summary>
     public TimeSpan Latency
@@ -98,6 +115,7 @@ public sealed class EmulatorFaults
     {
         _operations.Clear();
         Latency = TimeSpan.Zero;
+        StateTransitionDelay = TimeSpan.Zero;
         FailExposes = false;
         DropNbdConnectionsAfterBytes = null;
     }

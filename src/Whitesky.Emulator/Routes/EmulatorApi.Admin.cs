@@ -56,6 +56,11 @@ internal sealed partial class EmulatorApi
                     Faults.Latency = TimeSpan.FromMilliseconds(latency);
                 }
 
+                if (update?.StateTransitionMs is { } transition)
+                {
+                    Faults.StateTransitionDelay = TimeSpan.FromMilliseconds(transition);
+                }
+
                 if (update?.FailExposes is { } failExposes)
                 {
                     Faults.FailExposes = failExposes;
@@ -160,6 +165,7 @@ internal sealed partial class EmulatorApi
     private Dictionary<string, object?> FaultState() => new()
     {
         ["latency_ms"] = Faults.Latency.TotalMilliseconds,
+        ["state_transition_ms"] = Faults.StateTransitionDelay.TotalMilliseconds,
         ["fail_exposes"] = Faults.FailExposes,
         ["drop_nbd_connections_after_bytes"] = Faults.DropNbdConnectionsAfterBytes,
         ["fail_operations"] = Faults.FailingOperations,
@@ -168,6 +174,7 @@ internal sealed partial class EmulatorApi
     private sealed record FaultUpdate
     {
         public double? LatencyMs { get; init; }
+        public double? StateTransitionMs { get; init; }
         public bool? FailExposes { get; init; }
         public long? DropNbdConnectionsAfterBytes { get; init; }
         public Dictionary<string, int>? FailOperations { get; init; }

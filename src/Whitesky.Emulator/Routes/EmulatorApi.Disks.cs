@@ -36,7 +36,7 @@ internal sealed partial class EmulatorApi
             .OrderBy(d => d.Id)
             .Select(d => new DisksModel
             {
-                Status = d.Status,
+                Status = d.ReportedStatus(UtcNow),
                 DiskSize = d.SizeGb,
                 DiskName = d.Name,
                 Description = d.Description,
@@ -116,6 +116,7 @@ internal sealed partial class EmulatorApi
             Path = path,
             RaidLevel = raid,
             BackupSizeLimit = backupLimit,
+            Transition = TransitionTo("CREATING"),
         };
         _disks.Add(id, disk);
         return disk;
@@ -127,7 +128,7 @@ internal sealed partial class EmulatorApi
         var disk = FindDisk(call.RouteInt("disk_id"), includeDeleted: true);
         return Ok(new DiskModel
         {
-            Status = disk.Status,
+            Status = disk.ReportedStatus(UtcNow),
             DiskSize = disk.SizeGb,
             DiskName = disk.Name,
             Description = disk.Description,
@@ -198,6 +199,15 @@ internal sealed partial class EmulatorApi
 
         disk.SizeGb = size;
         return Success();
+    }
+
+    /// <summary>Refuses to use a disk the platform would still be creating.</summary>
+    private void RequireReady(DiskRecord disk)
+    {
+        if (disk.IsTransitioning(UtcNow))
+        {
+            throw ApiError.Conflict($"Disk {disk.Id} is {disk.ReportedStatus(UtcNow)}; wait until it is {disk.Status}");
+        }
     }
 
     private DiskRecord FindDisk(int id, bool includeDeleted = false) =>

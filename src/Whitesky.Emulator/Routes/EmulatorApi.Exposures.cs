@@ -37,6 +37,7 @@ internal sealed partial class EmulatorApi
 
         using var _ = await LockAsync(call.Aborted).ConfigureAwait(false);
         var disk = FindDisk(diskId);
+        RequireReady(disk);
         if (disk.Exposure is not null)
         {
             throw ApiError.Conflict($"Disk {disk.Id} is already exposed");

@@ -44,7 +44,7 @@ internal sealed partial class EmulatorApi
             {
                 VmId = v.Id,
                 Name = v.Name,
-                Status = v.Status,
+                Status = v.ReportedStatus(UtcNow),
                 DeletionTime = v.DeletionTime?.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
                 CreationTime = v.CreationTime.ToUnixTimeSeconds(),
                 UpdateTime = v.UpdateTime.ToUnixTimeSeconds(),
@@ -161,6 +161,7 @@ internal sealed partial class EmulatorApi
             TpmEnabled = tpmSecret is not null,
             CreationTime = now,
             UpdateTime = now,
+            Transition = TransitionTo("CREATING"),
         };
         _vms.Add(vm.Id, vm);
         Attach(vm, bootDisk);
@@ -189,7 +190,7 @@ internal sealed partial class EmulatorApi
             Description = vm.Description,
             BootDiskId = vm.BootDiskId,
             CloudspaceId = Options.CloudspaceId,
-            Status = vm.Status,
+            Status = vm.ReportedStatus(UtcNow),
             UpdateTime = vm.UpdateTime.ToUnixTimeSeconds(),
             CreationTime = vm.CreationTime.ToUnixTimeSeconds(),
             Vcpus = vm.Vcpus,
@@ -258,6 +259,7 @@ internal sealed partial class EmulatorApi
         else
         {
             vm.Status = VmStatus.Deleted;
+            vm.Transition = TransitionTo("DELETING");
             vm.DeletionTime = Options.TimeProvider.GetUtcNow();
             Touch(vm);
         }
@@ -287,6 +289,7 @@ internal sealed partial class EmulatorApi
         }
 
         vm.Status = VmStatus.Running;
+        vm.Transition = TransitionTo("STARTING");
         Touch(vm);
         return Success();
     }
@@ -302,6 +305,7 @@ internal sealed partial class EmulatorApi
         }
 
         vm.Status = VmStatus.Stopped;
+        vm.Transition = TransitionTo("STOPPING");
         Touch(vm);
         return Success();
     }
@@ -319,6 +323,7 @@ internal sealed partial class EmulatorApi
         using var _ = await LockAsync(call.Aborted).ConfigureAwait(false);
         var vm = FindVm(call.RouteInt("vm_id"));
         var disk = FindDisk(diskId);
+        RequireReady(disk);
         if (disk.VmId is { } owner)
         {
             throw ApiError.Conflict($"Disk {disk.Id} is already attached to virtual machine {owner}");
@@ -478,7 +483,7 @@ internal sealed partial class EmulatorApi
             var disk = _disks[id];
             return new VmInfoModelDisks
             {
-                Status = disk.Status,
+                Status = disk.ReportedStatus(UtcNow),
                 DiskSize = disk.SizeGb,
                 DiskName = disk.Name,
                 Description = disk.Description,

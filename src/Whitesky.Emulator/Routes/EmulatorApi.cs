@@ -73,6 +73,12 @@ internal sealed partial class EmulatorApi : IAsyncDisposable
 
     private int NextId() => Interlocked.Increment(ref _nextId);
 
+    private DateTimeOffset UtcNow => Options.TimeProvider.GetUtcNow();
+
+    /// <summary>The transitional status to show until the state-transition delay has passed, or null when there is no delay.</summary>
+    private Transition? TransitionTo(string status) =>
+        Faults.StateTransitionDelay is var delay && delay > TimeSpan.Zero ? new Transition(status, UtcNow + delay) : null;
+
     public void Map(WebApplication app)
     {
         MapAccount();

@@ -1,4 +1,5 @@
 using Whitesky.Emulator.Exposure;
+using Whitesky.Emulator.Faults;
 
 namespace Whitesky.Emulator.State;
 
@@ -21,8 +22,17 @@ internal static class VmStatus
     public const string Error = "ERROR";
 }
 
+/// <summary>A status shown instead of the real one until a moment passes (<see cref="Faults.EmulatorFaults.StateTransitionDelay"/>).</summary>
+internal sealed record Transition(string Status, DateTimeOffset Until);
+
 internal sealed class DiskRecord
 {
+    public Transition? Transition { get; set; }
+
+    public bool IsTransitioning(DateTimeOffset now) => Transition is { } t && now < t.Until;
+
+    public string ReportedStatus(DateTimeOffset now) => IsTransitioning(now) ? Transition!.Status : Status;
+
     public required int Id { get; init; }
     public required string Name { get; init; }
     public required string Description { get; init; }
@@ -41,6 +51,10 @@ internal sealed class DiskRecord
 
 internal sealed class VmRecord
 {
+    public Transition? Transition { get; set; }
+
+    public string ReportedStatus(DateTimeOffset now) => Transition is { } t && now < t.Until ? t.Status : Status;
+
     public required int Id { get; init; }
     public required string Name { get; init; }
     public required string Description { get; init; }
