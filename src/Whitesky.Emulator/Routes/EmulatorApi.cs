@@ -175,7 +175,29 @@ internal sealed partial class EmulatorApi : IAsyncDisposable
     internal static IResult Error(int status, string message, IReadOnlyDictionary<string, string>? errors = null) =>
         Results.Json(new ErrorModel(message, errors), Json, statusCode: status);
 
-    internal static IResult Ok<T>(T value) => Results.Json(value, Json);
+    internal static IResult Ok<T>(T value) => new MaskedJsonResult(JsonSerializer.SerializeToNode(value, Json));
+
+    /// <summary>A 200 JSON answer, filtered by the request's <c>X-Fields</c> mask when it has one.</summary>
+    private sealed class MaskedJsonResult(System.Text.Json.Nodes.JsonNode? body) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            var header = httpContext.Request.Headers["X-Fields"].ToString();
+            if (header.Length == 0)
+            {
+                return Results.Json(body, Json).ExecuteAsync(httpContext);
+            }
+
+            try
+            {
+                return Results.Json(FieldMask.Parse(header).Apply(body), Json).ExecuteAsync(httpContext);
+            }
+            catch (ApiError error)
+            {
+                return Error(error.Status, error.Message).ExecuteAsync(httpContext);
+            }
+        }
+    }
 
     private static IResult Success() => Ok(new SuccessModel(true));
 
