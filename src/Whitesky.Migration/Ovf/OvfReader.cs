@@ -256,6 +256,7 @@ public static class OvfReader
             OvfOperatingSystem? os = null;
             OvfHardware? hardware = null;
             var firmwareAttribute = FirmwareFromAttributes(system);
+            List<string> vboxMacs = [];
             foreach (var section in system.Elements())
             {
                 switch (KnownName(section))
@@ -279,6 +280,7 @@ public static class OvfReader
                         if (section.Name.NamespaceName == OvfConstants.VirtualBoxNamespace && section.Name.LocalName == "Machine")
                         {
                             firmwareAttribute ??= VirtualBoxFirmware(section);
+                            vboxMacs.AddRange(VirtualBoxMacs(section));
                             break;
                         }
 
@@ -291,6 +293,15 @@ public static class OvfReader
             if (hardware.Firmware == OvfFirmware.Unspecified && firmwareAttribute is { } firmware)
             {
                 hardware = hardware with { Firmware = firmware };
+            }
+
+            if (vboxMacs.Count > 0 && hardware.NetworkAdapters.All(n => n.MacAddress is null))
+            {
+                // VirtualBox keeps MACs in its own machine section, one enabled adapter per rasd item, in slot order.
+                hardware = hardware with
+                {
+                    NetworkAdapters = [.. hardware.NetworkAdapters.Select((n, i) => i < vboxMacs.Count ? n with { MacAddress = NormalizeMac(vboxMacs[i]) } : n)],
+                };
             }
 
             return new OvfVirtualSystem
@@ -321,6 +332,11 @@ public static class OvfReader
             var firmware = machine.Descendants().FirstOrDefault(e => e.Name.LocalName == "Firmware");
             return firmware is null ? OvfFirmware.Bios : ParseFirmware(firmware.Attribute("type")?.Value) ?? OvfFirmware.Bios;
         }
+
+        private static IEnumerable<string> VirtualBoxMacs(XElement machine) =>
+            machine.Descendants().Where(e => e.Name.LocalName == "Adapter" && (string?)e.Attribute("enabled") == "true" && e.Attribute("MACAddress") is not null)
+                .OrderBy(e => int.TryParse((string?)e.Attribute("slot"), NumberStyles.None, CultureInfo.InvariantCulture, out var slot) ? slot : int.MaxValue)
+                .Select(e => (string)e.Attribute("MACAddress")!);
 
         private OvfOperatingSystem ReadOperatingSystem(XElement section)
         {
