@@ -80,16 +80,16 @@ public sealed class S3ObjectUploader : IDisposable
                 {
                     var offset = (number - 1) * partSize;
                     var size = Math.Min(partSize, length - offset);
-                    var md5 = await Md5Async(handle, offset, size, ct).ConfigureAwait(false);
+                    var (md5, sha256) = await HashPartAsync(handle, offset, size, options.Sha256PartChecksums, ct).ConfigureAwait(false);
                     var md5Hex = Convert.ToHexStringLower(md5);
                     if (existing.TryGetValue(number, out var held) && held.Size == size && string.Equals(held.ETag, md5Hex, StringComparison.OrdinalIgnoreCase))
                     {
-                        done[number] = held;
+                        done[number] = held with { ChecksumSha256 = sha256 };
                         Interlocked.Increment(ref reused);
                     }
                     else
                     {
-                        done[number] = await UploadPartAsync(path, bucket, key, uploadId, number, offset, size, md5, md5Hex, ct).ConfigureAwait(false);
+                        done[number] = await UploadPartAsync(path, bucket, key, uploadId, number, offset, size, md5, md5Hex, sha256, ct).ConfigureAwait(false);
                         Interlocked.Increment(ref uploaded);
                     }
 
@@ -103,7 +103,7 @@ public sealed class S3ObjectUploader : IDisposable
                 BucketName = bucket,
                 Key = key,
                 UploadId = uploadId,
-                PartETags = [.. done.Values.OrderBy(p => p.PartNumber).Select(p => new PartETag(p.PartNumber, p.ETag))],
+                PartETags = [.. done.Values.OrderBy(p => p.PartNumber).Select(p => new PartETag(p.PartNumber, p.ETag) { ChecksumSHA256 = p.ChecksumSha256 })],
             }, cancellationToken).ConfigureAwait(false);
             return new S3UploadResult(bucket, key, uploadId, complete.ETag?.Trim('"') ?? "", length, uploaded, reused);
         }
@@ -177,6 +177,7 @@ public sealed class S3ObjectUploader : IDisposable
                 BucketName = bucket,
                 Key = key,
                 ContentType = options.ContentType,
+                ChecksumAlgorithm = options.Sha256PartChecksums ? ChecksumAlgorithm.SHA256 : null,
             }, cancellationToken).ConfigureAwait(false);
             return response.UploadId;
         }
@@ -231,10 +232,12 @@ public sealed class S3ObjectUploader : IDisposable
     }
 
     private async Task<S3UploadedPart> UploadPartAsync(string path, string bucket, string key, string uploadId, int number, long offset, long size,
-        byte[] md5, string md5Hex, CancellationToken cancellationToken)
+        byte[] md5, string md5Hex, string? sha256, CancellationToken cancellationToken)
     {
         var response = await _client.UploadPartAsync(new UploadPartRequest
         {
+            ChecksumAlgorithm = sha256 is null ? null : ChecksumAlgorithm.SHA256,
+            ChecksumSHA256 = sha256,
             BucketName = bucket,
             Key = key,
             UploadId = uploadId,
@@ -254,7 +257,7 @@ public sealed class S3ObjectUploader : IDisposable
             throw new S3TransferException($"part {number} of {bucket}/{key} (upload {uploadId}, bytes {offset}..{offset + size}) was stored with MD5 {etag}, sent {md5Hex}");
         }
 
-        return new S3UploadedPart(number, etag, size);
+        return new S3UploadedPart(number, etag, size, sha256);
     }
 
     private async Task<S3UploadCheckpoint?> AfterFailureAsync(string bucket, string key, string uploadId, S3UploadOptions options, S3UploadCheckpoint checkpoint)
@@ -276,11 +279,12 @@ public sealed class S3ObjectUploader : IDisposable
         return null;
     }
 
-    private static async Task<byte[]> Md5Async(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset, long size, CancellationToken cancellationToken)
+    private static async Task<(byte[] Md5, string? Sha256)> HashPartAsync(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset, long size, bool sha256, CancellationToken cancellationToken)
     {
 #pragma warning disable CA5351 // Content-MD5 is what the S3 protocol uses for part integrity and ETags; it is not used for security.
         using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
 #pragma warning restore CA5351
+        using var sha = sha256 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
         try
         {
@@ -294,10 +298,11 @@ public sealed class S3ObjectUploader : IDisposable
                 }
 
                 md5.AppendData(buffer, 0, read);
+                sha?.AppendData(buffer, 0, read);
                 position += read;
             }
 
-            return md5.GetHashAndReset();
+            return (md5.GetHashAndReset(), sha is null ? null : Convert.ToBase64String(sha.GetHashAndReset()));
         }
         finally
         {

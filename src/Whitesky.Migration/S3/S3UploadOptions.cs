@@ -33,6 +33,13 @@ public sealed record S3UploadOptions
     /// </summary>
     public bool AbortOnFailure { get; init; }
 
+    /// <summary>
+    /// Also send each part's SHA-256 (<c>x-amz-checksum-sha256</c>, computed in the same pass as the MD5) and
+    /// complete the upload with them, so AWS S3 and stores that implement flexible checksums verify every part.
+    /// Stores that ignore the header (s3rver) still verify Content-MD5 / ETag. Default false.
+    /// </summary>
+    public bool Sha256PartChecksums { get; init; }
+
     /// <summary>Content type of the object. Default <c>application/octet-stream</c>.</summary>
     public string ContentType { get; init; } = "application/octet-stream";
 }

@@ -32,6 +32,30 @@ public class S3ObjectUploaderTests
     }
 
     [Fact]
+    public async Task With_sha256_checksums_every_part_carries_its_sha256_on_the_wire()
+    {
+        await using var s3 = await S3rverProcess.StartAsync();
+        using var dir = new TempDirectory();
+        var file = dir.File("c.ova");
+        var content = TestData.Random((int)(2 * PartSize) + 4242, 9);
+        await File.WriteAllBytesAsync(file, content);
+        var (uploader, wire) = Uploader(s3);
+        using var _ = uploader;
+
+        await uploader.UploadFileAsync(file, S3rverProcess.Bucket, "c.ova", new S3UploadOptions { PartSize = PartSize, Sha256PartChecksums = true });
+
+        Assert.Equal(3, wire.PartsAccepted);
+        for (var part = 1; part <= 3; part++)
+        {
+            var start = (int)((part - 1) * PartSize);
+            var slice = content.AsSpan(start, (int)Math.Min(PartSize, content.Length - start));
+            Assert.Equal(Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(slice)), wire.PartSha256[part]);
+        }
+
+        Assert.Equal(await TestData.Sha256FileAsync(file), await ObjectSha256Async(s3, "c.ova"));
+    }
+
+    [Fact]
     public async Task An_interrupted_upload_resumes_and_sends_only_the_parts_the_store_does_not_hold()
     {
         await using var s3 = await S3rverProcess.StartAsync();
