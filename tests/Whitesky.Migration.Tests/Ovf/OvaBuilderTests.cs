@@ -88,6 +88,47 @@ public class OvaBuilderTests
     }
 
     [Fact]
+    public async Task An_ova_of_three_disks_including_an_empty_one_and_a_vmdk_keeps_their_order_and_content()
+    {
+        using var dir = new TempDirectory();
+        var boot = dir.File("boot.raw");
+        await File.WriteAllBytesAsync(boot, TestData.Random(2 << 20, 7));
+        var empty = dir.File("empty.qcow2");
+        await ExternalTool.RunAsync("qemu-img", ["create", "-q", "-f", "qcow2", empty, "100M"]);
+        var data = dir.File("data.vmdk");
+        await ExternalTool.RunAsync("qemu-img", ["create", "-q", "-f", "vmdk", data, "40M"]);
+        await ExternalTool.RunAsync("qemu-io", ["-f", "vmdk", "-c", "write -P 0x5a 36M 4M", data]);
+        string[] sources = [boot, empty, data];
+
+        var ova = dir.File("three.ova");
+        var result = await OvaBuilder.BuildAsync(sources, ova, new OvaBuildOptions { Name = "three", NetworkAdapters = 2 });
+        Assert.Equal([32L, 0L, 64L], result.Disks.Select(d => d.GrainsWritten));
+        Assert.Equal(0, result.Disks[1].PopulatedBytes);
+
+        var extracted = Path.Combine(dir.Path, "x");
+        Directory.CreateDirectory(extracted);
+        await ExternalTool.RunAsync("tar", ["-xf", ova, "-C", extracted]);
+        for (var i = 0; i < 3; i++)
+        {
+            var format = Path.GetExtension(sources[i]).TrimStart('.');
+            var expected = dir.File($"e{i}.raw");
+            var actual = dir.File($"a{i}.raw");
+            await ExternalTool.RunAsync("qemu-img", ["convert", "-f", format, "-O", "raw", sources[i], expected]);
+            await ExternalTool.RunAsync("qemu-img", ["convert", "-f", "vmdk", "-O", "raw", Path.Combine(extracted, $"three-disk{i + 1}.vmdk"), actual]);
+            Assert.Equal(await TestData.Sha256FileAsync(expected), await TestData.Sha256FileAsync(actual));
+        }
+
+        using var package = await OvfPackage.OpenAsync(ova);
+        var hardware = package.Envelope.VirtualSystems[0].Hardware;
+        Assert.Equal([(2L << 20, "vmdisk1"), (100L << 20, "vmdisk2"), (40L << 20, "vmdisk3")],
+            package.Envelope.Disks.Select(d => (d.CapacityBytes, d.DiskId)));
+        Assert.Equal([0, 1, 2], hardware.DiskDrives.Select(d => d.AddressOnParent!.Value));
+        Assert.Equal(2, hardware.NetworkAdapters.Count);
+        Assert.Equal(OvfFirmware.Bios, hardware.Firmware);
+        Assert.True((await package.ValidateAsync()).IsValid);
+    }
+
+    [Fact]
     public async Task A_damaged_disk_in_a_built_ova_fails_validation_by_digest()
     {
         using var dir = new TempDirectory();
