@@ -50,7 +50,7 @@ public static class OvaBuilder
                 {
                     var hashing = new HashingWriteStream(file, sha);
                     var before = done;
-                    var diskProgress = progress is null ? null : new Progress<long>(b => progress.Report(before + b));
+                    var diskProgress = progress is null ? null : new OffsetProgress(progress, before);
                     result = await StreamOptimizedVmdkWriter.WriteAsync(disks[i], hashing, fileName, options.Compression, diskProgress, cancellationToken).ConfigureAwait(false);
                     await file.FlushAsync(cancellationToken).ConfigureAwait(false);
                 }
@@ -135,5 +135,11 @@ public static class OvaBuilder
                 await disk.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>Reports a disk's progress on the caller's progress, shifted by the disks before it, synchronously and in order.</summary>
+    private sealed class OffsetProgress(IProgress<long> inner, long offset) : IProgress<long>
+    {
+        public void Report(long value) => inner.Report(offset + value);
     }
 }

@@ -162,14 +162,22 @@ public static class OvfReader
         private void Unknown(XElement section, string parent)
         {
             var where = $"{parent}/{section.Name.LocalName}";
-            var required = section.Attribute(_ovf + "required")?.Value;
-            if (required is not null && XmlConvert.ToBoolean(required.Trim()))
+            if (IsRequired(section, defaultValue: false, where))
             {
                 throw new OvfException(name, where, $"the section is marked ovf:required=\"true\" and is not supported (namespace '{section.Name.NamespaceName}')");
             }
 
             _ignored.Add(where);
         }
+
+        private bool IsRequired(XElement element, bool defaultValue, string where) =>
+            element.Attribute(_ovf + "required")?.Value.Trim() switch
+            {
+                null => defaultValue,
+                "true" or "1" => true,
+                "false" or "0" => false,
+                var other => throw new OvfException(name, $"{where}/{element.Name.LocalName}", $"ovf:required=\"{OvfUnits.Clip(other)}\" is not a boolean"),
+            };
 
         private string? Attr(XElement element, string local) =>
             (element.Attribute(_ovf + local) ?? element.Attribute(local))?.Value;
@@ -406,7 +414,7 @@ public static class OvfReader
                 }
             }
 
-            var required = item.Attribute(_ovf + "required")?.Value is not { } r || XmlConvert.ToBoolean(r.Trim());
+            var required = IsRequired(item, defaultValue: true, where);
             var instance = fields.GetValueOrDefault("InstanceID") ?? fields.GetValueOrDefault("InstanceId") ?? "";
             if (!fields.TryGetValue("ResourceType", out var typeText) ||
                 !int.TryParse(typeText, NumberStyles.None, CultureInfo.InvariantCulture, out var type))

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
+using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 
@@ -112,10 +113,15 @@ public sealed class S3ObjectUploader : IDisposable
             var checkpoint = await AfterFailureAsync(bucket, key, uploadId, options, Checkpoint()).ConfigureAwait(false);
             throw new S3UploadCanceledException($"the upload of {bucket}/{key} (upload {uploadId}) was cancelled with {done.Count} of {partCount} parts stored", checkpoint, e);
         }
-        catch (AmazonS3Exception e)
+        catch (AmazonServiceException e)
         {
             var checkpoint = await AfterFailureAsync(bucket, key, uploadId, options, Checkpoint()).ConfigureAwait(false);
             throw new S3TransferException($"the upload of {bucket}/{key} (upload {uploadId}) failed: {(int)e.StatusCode} {e.ErrorCode}: {e.Message}", checkpoint, e);
+        }
+        catch (Exception e) when (e is AmazonClientException or HttpRequestException)
+        {
+            var checkpoint = await AfterFailureAsync(bucket, key, uploadId, options, Checkpoint()).ConfigureAwait(false);
+            throw new S3TransferException($"the upload of {bucket}/{key} (upload {uploadId}) lost the store: {e.Message}", checkpoint, e);
         }
         catch (S3TransferException e) when (e.Checkpoint is null)
         {
@@ -271,7 +277,7 @@ public sealed class S3ObjectUploader : IDisposable
         {
             await _client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = bucket, Key = key, UploadId = uploadId }).ConfigureAwait(false);
         }
-        catch (AmazonS3Exception)
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException)
         {
             // Best effort: the failure being reported matters more; a lifecycle rule cleans up what remains.
         }

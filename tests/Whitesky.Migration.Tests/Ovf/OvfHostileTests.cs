@@ -79,6 +79,13 @@ public class OvfHostileTests
     }
 
     [Fact]
+    public void An_ovf_required_value_that_is_not_a_boolean_is_refused()
+    {
+        var error = Refused(Descriptors.VMware(extra: """<acme:X xmlns:acme="urn:acme" ovf:required="yes"/>"""));
+        Assert.Contains("is not a boolean", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Broken_xml_names_the_line()
     {
         var error = Refused("<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\">\n<References>\n</Envelope>");
