@@ -5,7 +5,9 @@
 # data in 1 MiB runs, each run half random and half text. Checks once that both VMDKs read back (qemu-img
 # convert -O raw) equal to the source, then prints
 #   RESULT case=<case> sdk_s=<median s> peer=qemu-img peer_s=<median s> ratio=<peer_s/sdk_s>
-# and the two VMDK sizes.
+#   CPU sdk_cpu_s=<median user+sys s> qemu_img_cpu_s=<median user+sys s>
+#   SIZES sdk_bytes=<n> qemu_img_bytes=<n>
+# (CPU time is the steadier figure on a shared machine: wall time there is mostly waiting for a core.)
 #
 # Environment: RUNS (default 5), WORK (default benchmarks/compare/work/vmdk-stream, git-ignored),
 # SKIP_BUILD=1 to reuse the last build.
@@ -18,7 +20,7 @@ RUNS=${RUNS:-5}
 WORK=${WORK:-$here/work/vmdk-stream}
 SIZE=2147483648
 mkdir -p "$WORK"
-for tool in qemu-img python3 dotnet cmp; do
+for tool in qemu-img python3 dotnet cmp /usr/bin/time; do
   command -v "$tool" >/dev/null 2>&1 || { echo "vmdk-stream.sh: $tool is required" >&2; exit 1; }
 done
 
@@ -59,12 +61,23 @@ done
 rm -f "$WORK/check.raw"
 echo "vmdk-stream.sh: sizes: sdk $(stat -c %s "$WORK/ours.vmdk") bytes, qemu-img $(stat -c %s "$WORK/theirs.vmdk") bytes" >&2
 
-sdk_times=() peer_times=()
+# Prints "wall cpu" (seconds) of a command; its output is discarded.
+wall_and_cpu() {
+  local out
+  out=$(mktemp)
+  /usr/bin/time -f "%e %U %S" -o "$out" "$@" >/dev/null 2>&1
+  awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }' "$out"
+  rm -f "$out"
+}
+
+sdk_times=() peer_times=() sdk_cpu=() peer_cpu=()
 for run in $(seq "$RUNS"); do
-  sdk=$(time_command "$SDK" vmdk "$SOURCE" "$WORK/ours.vmdk")
-  peer=$(time_command qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$SOURCE" "$WORK/theirs.vmdk")
-  echo "vmdk-stream.sh: run $run: sdk $sdk s, qemu-img $peer s" >&2
-  sdk_times+=("$sdk") peer_times+=("$peer")
+  read -r sdk sdkc < <(wall_and_cpu "$SDK" vmdk "$SOURCE" "$WORK/ours.vmdk")
+  read -r peer peerc < <(wall_and_cpu qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$SOURCE" "$WORK/theirs.vmdk")
+  echo "vmdk-stream.sh: run $run: sdk $sdk s ($sdkc s cpu), qemu-img $peer s ($peerc s cpu), load $(cut -d' ' -f1 /proc/loadavg)" >&2
+  sdk_times+=("$sdk") peer_times+=("$peer") sdk_cpu+=("$sdkc") peer_cpu+=("$peerc")
 done
 report_case raw-to-vmdk-stream qemu-img "" "${sdk_times[*]}" "${peer_times[*]}"
+# shellcheck disable=SC2086
+echo "CPU sdk_cpu_s=$(median ${sdk_cpu[*]}) qemu_img_cpu_s=$(median ${peer_cpu[*]})"
 echo "SIZES sdk_bytes=$(stat -c %s "$WORK/ours.vmdk") qemu_img_bytes=$(stat -c %s "$WORK/theirs.vmdk")"

@@ -90,6 +90,7 @@ public class OvfReaderTests
                   <Item><rasd:AllocationUnits>byte*2^30</rasd:AllocationUnits><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>16</rasd:VirtualQuantity></Item>
                   <Item><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>vmware.nvme.controller</rasd:ResourceSubType><rasd:ResourceType>20</rasd:ResourceType></Item>
                   <StorageItem><sasd:AddressOnParent>0</sasd:AddressOnParent><sasd:HostResource>ovf:/disk/d1</sasd:HostResource><sasd:InstanceID>4</sasd:InstanceID><sasd:Parent>3</sasd:Parent><sasd:ResourceType>17</sasd:ResourceType></StorageItem>
+                  <Item><rasd:ElementName>Floppy drive 1</rasd:ElementName><rasd:HostResource>ovf:/file/fd</rasd:HostResource><rasd:InstanceID>6</rasd:InstanceID><rasd:ResourceType>14</rasd:ResourceType></Item>
                   <EthernetPortItem><epasd:Address>52-54-00-12-34-56</epasd:Address><epasd:InstanceID>5</epasd:InstanceID><epasd:ResourceType>10</epasd:ResourceType></EthernetPortItem>
                 </VirtualHardwareSection>
               </VirtualSystem>
@@ -101,6 +102,8 @@ public class OvfReaderTests
         Assert.Equal((8, 16384L), (hw.Cpus!.Value, hw.MemoryMiB!.Value));
         Assert.Equal(("d1", OvfControllerKind.Nvme), (hw.DiskDrives[0].DiskId!, hw.DiskDrives[0].ControllerKind));
         Assert.Equal("52:54:00:12:34:56", hw.NetworkAdapters[0].MacAddress);
+        var floppy = Assert.Single(hw.RemovableDrives);
+        Assert.Equal((OvfRemovableDriveKind.Floppy, "ovf:/file/fd"), (floppy.Kind, floppy.HostResource!));
         Assert.Equal((8L << 30, OvfDiskFormat.Qcow2), (envelope.Disks[0].CapacityBytes, envelope.Disks[0].Format));
         Assert.Equal(("Linux", "RHEL 8"), (envelope.VirtualSystems[0].OperatingSystem.WhiteskyOsType, envelope.VirtualSystems[0].OperatingSystem.WhiteskyOsName));
     }
