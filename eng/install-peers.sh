@@ -2,7 +2,8 @@
 # Installs, when missing, the real NBD peers the tests and the main job talk to:
 # nbdkit, libnbd-bin (nbdinfo, nbdcopy), qemu-utils (qemu-img, qemu-nbd, qemu-io), nbd-server,
 # fdisk (sfdisk) and gdisk (sgdisk) for partition tables made and checked in the guest-layout tests,
-# dnsmasq (dnsmasq-base) as the DNS server whose TTLs the cutover pre-checks read.
+# dnsmasq (dnsmasq-base) as the DNS server whose TTLs the cutover pre-checks read;
+# and s3rver (npm) for the S3 tests.
 set -euo pipefail
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -27,3 +28,17 @@ fi
 for tool in nbdkit nbdinfo nbdcopy qemu-img qemu-nbd qemu-io; do
   command -v "$tool" >/dev/null 2>&1 || { echo "install-peers: $tool is still missing after the install step" >&2; exit 1; }
 done
+
+# s3rver (npm), the S3 peer of the OVF-via-S3 tests, into .peers/node_modules of the repo.
+peers_dir="$(cd "$(dirname "$0")/.." && pwd)/.peers"
+if [ ! -f "$peers_dir/node_modules/s3rver/bin/s3rver.js" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "install-peers: installing nodejs and npm (for s3rver)" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >&2
+  fi
+  echo "install-peers: installing s3rver into $peers_dir" >&2
+  mkdir -p "$peers_dir"
+  npm install --prefix "$peers_dir" --no-audit --no-fund --silent s3rver@3.7.1 >&2
+fi
+[ -f "$peers_dir/node_modules/s3rver/bin/s3rver.js" ] || { echo "install-peers: s3rver is still missing after the install step" >&2; exit 1; }
