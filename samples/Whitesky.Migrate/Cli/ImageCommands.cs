@@ -20,11 +20,19 @@ internal static class ImageCommands
         yield return Convert(verbose);
     }
 
-    private static Argument<string> ImageArgument() => new("IMAGE") { Description = "The disk image (raw, qcow2, vmdk, ...)." };
+    private static Argument<string> ImageArgument() => new("IMAGE")
+    {
+        Description = "The disk image (raw, qcow2, vmdk, ...), a tar or OVA file holding disks, gzip- or zstd-compressed, or - for standard input.",
+    };
 
     private static Option<string?> FormatOption() => new("--format", "-f")
     {
         Description = "The image's format, when you know it: the content is then not probed (a raw disk is never taken for another format).",
+    };
+
+    private static Option<string?> DiskOption() => new("--disk")
+    {
+        Description = "Which disk of a tar or OVA file (its entry name); default the first.",
     };
 
     private static Command Inspect(Option<bool> verbose)
@@ -32,48 +40,42 @@ internal static class ImageCommands
         var image = ImageArgument();
         var format = FormatOption();
         var json = new Option<bool>("--json") { Description = "Print one JSON document." };
-        var command = new Command("inspect", "Describe a disk image: format, subformat, sizes, cluster size, compression, features, parents.") { image, format, json };
+        var command = new Command("inspect", "Describe a disk image (or each disk of an archive): format, subformat, sizes, cluster size, compression, features, parents.") { image, format, json };
         command.SetAction((parseResult, cancellationToken) => CommandExecution.RunAsync(parseResult, verbose, async (context, ct) =>
         {
-            await using var disk = await OpenAsync(parseResult.GetValue(image)!, parseResult.GetValue(format), ct);
-            var report = ImageReport.From(await DiskImage.DescribeAsync(disk, ct));
-            if (parseResult.GetValue(json))
+            var path = parseResult.GetValue(image)!;
+            await using var input = await OpenAsync(path, parseResult.GetValue(format), ct);
+            var reports = new List<ImageReport>();
+            await foreach (var disk in input.ReadDisksAsync(ct))
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(report, ImagesJsonContext.Default.ImageReport));
+                var info = disk.RandomAccess is { } randomAccess ? await DiskImage.DescribeAsync(randomAccess, ct) : disk.Sequential!.Describe();
+                reports.Add(ImageReport.From(info));
+            }
+
+            if (input.Container is not { } container)
+            {
+                if (parseResult.GetValue(json))
+                {
+                    await context.Output.WriteLineAsync(JsonSerializer.Serialize(reports[0], ImagesJsonContext.Default.ImageReport));
+                    return CommandExecution.Success;
+                }
+
+                await WriteReportAsync(context.Output, reports[0], 0);
                 return CommandExecution.Success;
             }
 
-            for (var (layer, depth) = (report, 0); layer is not null; (layer, depth) = (layer.Backing, depth + 1))
+            if (parseResult.GetValue(json))
             {
-                var indent = new string(' ', depth * 2);
-                await context.Output.WriteLineAsync($"{indent}image: {layer.Filename}");
-                await context.Output.WriteLineAsync($"{indent}format: {layer.Format}{(layer.Subformat is null ? "" : " (" + layer.Subformat + ")")}");
-                await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}virtual size: {layer.VirtualSize} bytes"));
-                await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}file size: {layer.FileSize} bytes"));
-                if (layer.AllocatedBytes is not null)
-                {
-                    await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}allocated: {layer.AllocatedBytes} bytes"));
-                }
+                await context.Output.WriteLineAsync(JsonSerializer.Serialize(new ArchiveReport(path, container, reports), ImagesJsonContext.Default.ArchiveReport));
+                return CommandExecution.Success;
+            }
 
-                if (layer.ClusterSize is { } cluster)
-                {
-                    await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}cluster size: {cluster}"));
-                }
-
-                if (layer.Compression is not null)
-                {
-                    await context.Output.WriteLineAsync($"{indent}compression: {layer.Compression}");
-                }
-
-                if (layer.Features.Count > 0)
-                {
-                    await context.Output.WriteLineAsync($"{indent}features: {string.Join(", ", layer.Features)}");
-                }
-
-                if (layer.Backing is not null)
-                {
-                    await context.Output.WriteLineAsync($"{indent}backing:");
-                }
+            await context.Output.WriteLineAsync($"archive: {path}");
+            await context.Output.WriteLineAsync($"container: {string.Join('+', container)}");
+            await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"disks: {reports.Count}"));
+            foreach (var report in reports)
+            {
+                await WriteReportAsync(context.Output, report, 1);
             }
 
             return CommandExecution.Success;
@@ -81,31 +83,53 @@ internal static class ImageCommands
         return command;
     }
 
+    private static async Task WriteReportAsync(TextWriter output, ImageReport report, int baseDepth)
+    {
+        for (var (layer, depth) = (report, baseDepth); layer is not null; (layer, depth) = (layer.Backing, depth + 1))
+        {
+            var indent = new string(' ', depth * 2);
+            await output.WriteLineAsync($"{indent}image: {layer.Filename}");
+            await output.WriteLineAsync($"{indent}format: {layer.Format}{(layer.Subformat is null ? "" : " (" + layer.Subformat + ")")}");
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}virtual size: {layer.VirtualSize} bytes"));
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}file size: {layer.FileSize} bytes"));
+            if (layer.AllocatedBytes is not null)
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}allocated: {layer.AllocatedBytes} bytes"));
+            }
+
+            if (layer.ClusterSize is { } cluster)
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}cluster size: {cluster}"));
+            }
+
+            if (layer.Compression is not null)
+            {
+                await output.WriteLineAsync($"{indent}compression: {layer.Compression}");
+            }
+
+            if (layer.Features.Count > 0)
+            {
+                await output.WriteLineAsync($"{indent}features: {string.Join(", ", layer.Features)}");
+            }
+
+            if (layer.Backing is not null)
+            {
+                await output.WriteLineAsync($"{indent}backing:");
+            }
+        }
+    }
+
     private static Command Map(Option<bool> verbose)
     {
         var image = ImageArgument();
         var format = FormatOption();
+        var diskName = DiskOption();
         var json = new Option<bool>("--json") { Description = "Print the map as JSON in the shape of qemu-img map --output=json." };
-        var command = new Command("map", "Print a disk image's allocation map from its metadata (data, zero, unallocated).") { image, format, json };
+        var command = new Command("map", "Print a disk image's allocation map from its metadata (data, zero, unallocated); for a stream, from the chunks it carries.") { image, format, diskName, json };
         command.SetAction((parseResult, cancellationToken) => CommandExecution.RunAsync(parseResult, verbose, async (context, ct) =>
         {
-            await using var disk = await OpenAsync(parseResult.GetValue(image)!, parseResult.GetValue(format), ct);
-            var entries = new List<ImageMapEntry>();
-            await foreach (var extent in disk.GetExtentsAsync(0, disk.Capacity, ct))
-            {
-                var entry = new ImageMapEntry(extent.Offset, extent.Length, 0,
-                    Present: extent.Kind != DiskExtentKind.Unallocated, Zero: extent.Kind != DiskExtentKind.Data, Data: extent.Kind == DiskExtentKind.Data);
-                if (entries.Count > 0 && entries[^1] is var last && last.Start + last.Length == entry.Start
-                    && (last.Present, last.Zero, last.Data) == (entry.Present, entry.Zero, entry.Data))
-                {
-                    entries[^1] = last with { Length = last.Length + entry.Length };
-                }
-                else
-                {
-                    entries.Add(entry);
-                }
-            }
-
+            await using var input = await OpenAsync(parseResult.GetValue(image)!, parseResult.GetValue(format), ct);
+            var entries = await input.WithDiskAsync(parseResult.GetValue(diskName), disk => MapAsync(disk, ct), ct);
             if (parseResult.GetValue(json))
             {
                 await context.Output.WriteLineAsync(JsonSerializer.Serialize<IReadOnlyList<ImageMapEntry>>(entries, ImagesJsonContext.Default.IReadOnlyListImageMapEntry));
@@ -124,13 +148,62 @@ internal static class ImageCommands
         return command;
     }
 
+    private static async Task<List<ImageMapEntry>> MapAsync(InputDisk disk, CancellationToken ct)
+    {
+        var entries = new List<ImageMapEntry>();
+        void Add(long offset, long length, DiskExtentKind kind)
+        {
+            var entry = new ImageMapEntry(offset, length, 0,
+                Present: kind != DiskExtentKind.Unallocated, Zero: kind != DiskExtentKind.Data, Data: kind == DiskExtentKind.Data);
+            if (entries.Count > 0 && entries[^1] is var last && last.Start + last.Length == entry.Start
+                && (last.Present, last.Zero, last.Data) == (entry.Present, entry.Zero, entry.Data))
+            {
+                entries[^1] = last with { Length = last.Length + entry.Length };
+            }
+            else
+            {
+                entries.Add(entry);
+            }
+        }
+
+        if (disk.RandomAccess is { } randomAccess)
+        {
+            await foreach (var extent in randomAccess.GetExtentsAsync(0, randomAccess.Capacity, ct))
+            {
+                Add(extent.Offset, extent.Length, extent.Kind);
+            }
+
+            return entries;
+        }
+
+        long position = 0;
+        await foreach (var chunk in disk.Sequential!.ReadChunksAsync(ct))
+        {
+            if (chunk.Offset > position)
+            {
+                Add(position, chunk.Offset - position, DiskExtentKind.Unallocated);
+            }
+
+            Add(chunk.Offset, chunk.Length, chunk.Kind == DiskChunkKind.Data ? DiskExtentKind.Data : DiskExtentKind.Zero);
+            position = chunk.End;
+        }
+
+        if (position < disk.Capacity)
+        {
+            Add(position, disk.Capacity - position, DiskExtentKind.Unallocated);
+        }
+
+        return entries;
+    }
+
     private static Command Convert(Option<bool> verbose)
     {
         var image = ImageArgument();
         var output = new Argument<string?>("OUT") { Description = "The raw file to write (must not exist).", Arity = ArgumentArity.ZeroOrOne };
         var format = FormatOption();
+        var diskName = DiskOption();
         var toNull = new Option<bool>("--null") { Description = "Decode everything and write nothing (measures decoding, like qemu-img convert to null-co)." };
-        var command = new Command("convert", "Write the logical content of a disk image to a sparse raw file.") { image, output, format, toNull };
+        var command = new Command("convert", "Write the logical content of a disk image (- reads standard input, even a pipe) to a sparse raw file.") { image, output, format, diskName, toNull };
         command.SetAction((parseResult, cancellationToken) => CommandExecution.RunAsync(parseResult, verbose, async (context, ct) =>
         {
             var target = parseResult.GetValue(output);
@@ -145,23 +218,27 @@ internal static class ImageCommands
                 throw new CommandFailedException($"'{target}' exists; convert writes a new file and never overwrites one.");
             }
 
-            await using var disk = await OpenAsync(parseResult.GetValue(image)!, parseResult.GetValue(format), ct);
+            await using var input = await OpenAsync(parseResult.GetValue(image)!, parseResult.GetValue(format), ct);
             var clock = Stopwatch.StartNew();
-            var bytes = await ImageConverter.ConvertAsync(disk, target, ct);
+            var (bytes, capacity) = await input.WithDiskAsync(parseResult.GetValue(diskName), async disk => (
+                disk.RandomAccess is { } randomAccess
+                    ? await ImageConverter.ConvertAsync(randomAccess, target, ct)
+                    : await ImageConverter.ConvertAsync(disk.Sequential!, target, ct),
+                disk.Capacity), ct);
             await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"{MigrateCommandLine.ToolName}: {(discard ? "decoded" : "wrote")} {bytes} data bytes of a {disk.Capacity}-byte disk in {clock.Elapsed.TotalSeconds:0.000} s"));
+                $"{MigrateCommandLine.ToolName}: {(discard ? "decoded" : "wrote")} {bytes} data bytes of a {capacity}-byte disk in {clock.Elapsed.TotalSeconds:0.000} s"));
             return CommandExecution.Success;
         }, cancellationToken));
         return command;
     }
 
-    private static Task<IVirtualDisk> OpenAsync(string path, string? format, CancellationToken cancellationToken)
+    private static Task<ImageInput> OpenAsync(string path, string? format, CancellationToken cancellationToken)
     {
-        if (!File.Exists(path))
+        if (path != "-" && !File.Exists(path))
         {
             throw new CommandFailedException($"'{path}' does not exist.");
         }
 
-        return DiskImage.OpenAsync(path, new DiskImageOptions { Format = format }, cancellationToken);
+        return ImageInput.OpenAsync(path, format, cancellationToken);
     }
 }

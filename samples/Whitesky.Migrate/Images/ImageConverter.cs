@@ -65,6 +65,40 @@ internal static class ImageConverter
         return written;
     }
 
+    /// <summary>
+    /// Converts a disk read forward from a stream: its chunks are written as they arrive (all-zero blocks left as
+    /// holes); returns the bytes of data written (or, without a target, decoded).
+    /// </summary>
+    public static async Task<long> ConvertAsync(ISequentialDisk disk, string? target, CancellationToken cancellationToken)
+    {
+        SafeFileHandle? output = null;
+        if (target is not null)
+        {
+            output = File.OpenHandle(target, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.None, preallocationSize: 0);
+            RandomAccess.SetLength(output, disk.Capacity);
+        }
+
+        long written = 0;
+        try
+        {
+            await foreach (var chunk in disk.ReadChunksAsync(cancellationToken))
+            {
+                if (chunk.Kind != DiskChunkKind.Data)
+                {
+                    continue;
+                }
+
+                written += output is null ? chunk.Length : await WriteDataBlocksAsync(output, chunk.Offset, chunk.Data, cancellationToken);
+            }
+        }
+        finally
+        {
+            output?.Dispose();
+        }
+
+        return written;
+    }
+
     private static async ValueTask<long> WriteDataBlocksAsync(SafeFileHandle output, long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         long written = 0;

@@ -5,5 +5,6 @@ namespace Whitesky.Migrate.Images;
 /// <summary>Source-generated JSON for the image commands.</summary>
 [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ImageReport))]
+[JsonSerializable(typeof(ArchiveReport))]
 [JsonSerializable(typeof(IReadOnlyList<ImageMapEntry>))]
 internal sealed partial class ImagesJsonContext : JsonSerializerContext;

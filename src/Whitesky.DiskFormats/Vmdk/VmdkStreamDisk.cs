@@ -69,7 +69,8 @@ internal sealed class VmdkStreamDisk : StreamedDisk
         Name = Name,
         VirtualSize = Capacity,
         ClusterSize = _grainBytes,
-        Compression = "zlib",
+        Compression = "deflate",
+        Features = ["markers"],
     };
 
     protected override async IAsyncEnumerable<DiskChunk> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
