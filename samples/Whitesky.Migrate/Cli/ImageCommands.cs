@@ -52,6 +52,8 @@ internal static class ImageCommands
                 reports.Add(ImageReport.From(info));
             }
 
+            await input.DrainStandardInputAsync(ct);
+
             if (input.Container is not { } container)
             {
                 if (parseResult.GetValue(json))
@@ -130,6 +132,7 @@ internal static class ImageCommands
         {
             await using var input = await OpenAsync(parseResult.GetValue(image)!, parseResult.GetValue(format), ct);
             var entries = await input.WithDiskAsync(parseResult.GetValue(diskName), disk => MapAsync(disk, ct), ct);
+            await input.DrainStandardInputAsync(ct);
             if (parseResult.GetValue(json))
             {
                 await context.Output.WriteLineAsync(JsonSerializer.Serialize<IReadOnlyList<ImageMapEntry>>(entries, ImagesJsonContext.Default.IReadOnlyListImageMapEntry));
@@ -225,6 +228,7 @@ internal static class ImageCommands
                     ? await ImageConverter.ConvertAsync(randomAccess, target, ct)
                     : await ImageConverter.ConvertAsync(disk.Sequential!, target, ct),
                 disk.Capacity), ct);
+            await input.DrainStandardInputAsync(ct);
             await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"{MigrateCommandLine.ToolName}: {(discard ? "decoded" : "wrote")} {bytes} data bytes of a {capacity}-byte disk in {clock.Elapsed.TotalSeconds:0.000} s"));
             return CommandExecution.Success;

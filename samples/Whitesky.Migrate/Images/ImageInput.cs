@@ -51,7 +51,7 @@ internal sealed class ImageInput : IAsyncDisposable
         if (path == "-")
         {
             var stdin = Console.OpenStandardInput();
-            return await OpenStreamAsync("stdin", stdin, format, cancellationToken);
+            return await OpenStreamAsync(path, "stdin", stdin, format, cancellationToken);
         }
 
         var head = new byte[512];
@@ -63,7 +63,7 @@ internal sealed class ImageInput : IAsyncDisposable
 
         if (format is null && IsCompressed(head.AsSpan(0, read)))
         {
-            return await OpenStreamAsync(path, new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan), format, cancellationToken);
+            return await OpenStreamAsync(path, path, new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan), format, cancellationToken);
         }
 
         if (format is null && read == head.Length)
@@ -140,6 +140,23 @@ internal sealed class ImageInput : IAsyncDisposable
             : $"'{_path}' has no disk '{name}' (it has: {string.Join(", ", seen)}).");
     }
 
+    /// <summary>
+    /// Reads standard input to its end after the work is done, so that the program writing into the pipe does not see
+    /// a broken pipe (tar pads archives, and a caller may pick the first of several disks). Nothing for a file.
+    /// </summary>
+    public async Task DrainStandardInputAsync(CancellationToken cancellationToken)
+    {
+        if (_path != "-" || _stream is null)
+        {
+            return;
+        }
+
+        var buffer = new byte[256 * 1024];
+        while (await _stream.ReadAsync(buffer, cancellationToken) > 0)
+        {
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_sequential is not null)
@@ -158,12 +175,12 @@ internal sealed class ImageInput : IAsyncDisposable
         }
     }
 
-    private static async Task<ImageInput> OpenStreamAsync(string name, Stream stream, string? format, CancellationToken cancellationToken)
+    private static async Task<ImageInput> OpenStreamAsync(string path, string name, Stream stream, string? format, CancellationToken cancellationToken)
     {
         try
         {
             var archive = await SequentialArchive.OpenAsync(stream, name, new DiskImageOptions { Format = format }, cancellationToken);
-            return new ImageInput(name, format, null, stream, archive);
+            return new ImageInput(path, format, null, stream, archive);
         }
         catch
         {
