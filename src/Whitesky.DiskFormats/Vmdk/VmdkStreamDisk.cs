@@ -35,6 +35,10 @@ internal sealed class VmdkStreamDisk : StreamedDisk
             + (long)header.OverheadSectors * VmdkConstants.SectorSize + (4L << 20));
     }
 
+    /// <summary>How much decoded data a batch of grains holds (at most <see cref="MaxBatchGrains"/> grains).</summary>
+    private const int BatchBytes = 4 * 1024 * 1024;
+    private const int MaxBatchGrains = 64;
+
     /// <summary>Where the VMDK started in the underlying stream (its offsets are relative to it).</summary>
     private long StreamStart { get; }
 
@@ -88,8 +92,13 @@ internal sealed class VmdkStreamDisk : StreamedDisk
             await Stream.SkipAsync(overhead - position, "VMDK descriptor", cancellationToken).ConfigureAwait(false);
         }
 
-        var compressed = ArrayPool<byte>.Shared.Rent(RoundUp(VmdkConstants.GrainMarkerHeaderSize + MaxCompressedBytes));
-        var grain = ArrayPool<byte>.Shared.Rent(_grainBytes);
+        // Grains are read into a batch and inflated on every core at once; contiguous grains leave as one chunk.
+        var batchGrains = Math.Clamp(BatchBytes / _grainBytes, 1, MaxBatchGrains);
+        var slot = RoundUp(VmdkConstants.GrainMarkerHeaderSize + MaxCompressedBytes);
+        var compressed = ArrayPool<byte>.Shared.Rent(slot * batchGrains);
+        var output = ArrayPool<byte>.Shared.Rent(_grainBytes * batchGrains);
+        var grains = new BatchedGrain[batchGrains];
+        var count = 0;
         try
         {
             long nextFree = 0;
@@ -102,15 +111,21 @@ internal sealed class VmdkStreamDisk : StreamedDisk
                         $"the stream is longer than a {Capacity}-byte disk can need ({_maxStreamBytes} bytes) without reaching its end-of-stream marker (a decompression bomb?)");
                 }
 
-                await ReadExactAsync(compressed.AsMemory(0, VmdkConstants.GrainMarkerHeaderSize), markerOffset, "marker", cancellationToken).ConfigureAwait(false);
-                var value = BinaryPrimitives.ReadUInt64LittleEndian(compressed);
-                var size = BinaryPrimitives.ReadUInt32LittleEndian(compressed.AsSpan(8));
+                var marker = compressed.AsMemory(count * slot, slot);
+                await ReadExactAsync(marker[..VmdkConstants.GrainMarkerHeaderSize], markerOffset, "marker", cancellationToken).ConfigureAwait(false);
+                var value = BinaryPrimitives.ReadUInt64LittleEndian(marker.Span);
+                var size = BinaryPrimitives.ReadUInt32LittleEndian(marker.Span[8..]);
                 if (size == 0)
                 {
-                    await ReadExactAsync(compressed.AsMemory(VmdkConstants.GrainMarkerHeaderSize, VmdkConstants.SectorSize - VmdkConstants.GrainMarkerHeaderSize), markerOffset, "marker", cancellationToken).ConfigureAwait(false);
-                    var type = BinaryPrimitives.ReadUInt32LittleEndian(compressed.AsSpan(12));
+                    await ReadExactAsync(marker[VmdkConstants.GrainMarkerHeaderSize..VmdkConstants.SectorSize], markerOffset, "marker", cancellationToken).ConfigureAwait(false);
+                    var type = BinaryPrimitives.ReadUInt32LittleEndian(marker.Span[12..]);
                     if (type == VmdkConstants.MarkerEndOfStream)
                     {
+                        foreach (var chunk in InflateBatch(compressed, slot, output, grains, count))
+                        {
+                            yield return chunk;
+                        }
+
                         yield break;
                     }
 
@@ -133,30 +148,72 @@ internal sealed class VmdkStreamDisk : StreamedDisk
                     throw new DiskFormatException(Name, "compressed grain", markerOffset, $"{size} compressed bytes is more than a grain of {_grainBytes} bytes can take");
                 }
 
-                if (value >= _header.CapacitySectors || (long)value * VmdkConstants.SectorSize < nextFree)
+                var offset = (long)value * VmdkConstants.SectorSize;
+                if (value >= _header.CapacitySectors || value % _header.GrainSectors != 0 || offset < nextFree)
                 {
                     throw new DiskFormatException(Name, "compressed grain", markerOffset, string.Create(CultureInfo.InvariantCulture,
-                        $"sector {value} is past the disk's end ({_header.CapacitySectors} sectors) or before the end of the previous grain (byte {nextFree}): grains must arrive in order"));
+                        $"sector {value} is past the disk's end ({_header.CapacitySectors} sectors), not at the start of a grain, or before the end of the previous grain (byte {nextFree}): grains must arrive in order"));
                 }
 
                 var total = RoundUp(VmdkConstants.GrainMarkerHeaderSize + (int)size);
-                await ReadExactAsync(compressed.AsMemory(VmdkConstants.GrainMarkerHeaderSize, total - VmdkConstants.GrainMarkerHeaderSize), markerOffset, "compressed grain", cancellationToken).ConfigureAwait(false);
-                var offset = (long)value * VmdkConstants.SectorSize;
-                var produced = Inflate(compressed.AsMemory(VmdkConstants.GrainMarkerHeaderSize, (int)size), grain.AsSpan(0, _grainBytes), markerOffset);
-                var length = (int)Math.Min(produced, Capacity - offset);
-                nextFree = offset + Math.Max(length, 1);
-                if (length > 0)
+                await ReadExactAsync(marker[VmdkConstants.GrainMarkerHeaderSize..total], markerOffset, "compressed grain", cancellationToken).ConfigureAwait(false);
+                nextFree = offset + _grainBytes;
+                grains[count++] = new BatchedGrain(offset, (int)size, markerOffset);
+                if (count == batchGrains)
                 {
-                    yield return DiskChunk.FromData(offset, grain.AsMemory(0, length));
+                    foreach (var chunk in InflateBatch(compressed, slot, output, grains, count))
+                    {
+                        yield return chunk;
+                    }
+
+                    count = 0;
                 }
             }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(compressed);
-            ArrayPool<byte>.Shared.Return(grain);
+            ArrayPool<byte>.Shared.Return(output);
         }
     }
+
+    /// <summary>Inflates the batched grains in parallel, then returns them as chunks, contiguous full grains merged.</summary>
+    private List<DiskChunk> InflateBatch(byte[] compressed, int slot, byte[] output, BatchedGrain[] grains, int count)
+    {
+        var produced = new int[count];
+        try
+        {
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+                produced[i] = Inflate(compressed.AsMemory(i * slot + VmdkConstants.GrainMarkerHeaderSize, grains[i].CompressedSize),
+                    output.AsSpan(i * _grainBytes, _grainBytes), grains[i].MarkerOffset));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.OfType<DiskFormatException>().FirstOrDefault() is { } first)
+        {
+            throw first;
+        }
+
+        var chunks = new List<DiskChunk>();
+        for (var i = 0; i < count;)
+        {
+            var start = i;
+            var length = (long)Math.Min(produced[i], Capacity - grains[i].Offset);
+            while (i + 1 < count && produced[i] == _grainBytes && grains[i + 1].Offset == grains[i].Offset + _grainBytes)
+            {
+                i++;
+                length += Math.Min(produced[i], Capacity - grains[i].Offset);
+            }
+
+            i++;
+            if (length > 0)
+            {
+                chunks.Add(DiskChunk.FromData(grains[start].Offset, output.AsMemory(start * _grainBytes, (int)length)));
+            }
+        }
+
+        return chunks;
+    }
+
+    private readonly record struct BatchedGrain(long Offset, int CompressedSize, long MarkerOffset);
 
     private async ValueTask ReadExactAsync(Memory<byte> buffer, long markerOffset, string structure, CancellationToken cancellationToken)
     {

@@ -180,6 +180,23 @@ public class SequentialArchiveTests
     }
 
     [Fact]
+    public async Task A_grain_placed_before_the_previous_one_is_refused_with_its_offset()
+    {
+        using var dir = new TempDirectory();
+        var vmdk = await VmdkTestImages.ConvertFromPatternedRawAsync(dir, "disk.vmdk", "streamOptimized");
+        var image = await File.ReadAllBytesAsync(vmdk);
+        var first = (int)(BinaryPrimitives.ReadUInt64LittleEndian(image.AsSpan(64)) * 512);
+        var second = first + (12 + BinaryPrimitives.ReadInt32LittleEndian(image.AsSpan(first + 8)) + 511) / 512 * 512;
+        Assert.NotEqual(0, BinaryPrimitives.ReadInt32LittleEndian(image.AsSpan(second + 8)));
+        image.AsSpan(first, 8).CopyTo(image.AsSpan(second, 8));
+
+        await using var disk = await SequentialDiskImage.OpenAsync(new PipeStream(new MemoryStream(image)));
+        var error = await Assert.ThrowsAsync<DiskFormatException>(() => SequentialContent.HashAsync(disk));
+        Assert.Contains("grains must arrive in order", error.Message);
+        Assert.Equal(second, error.Offset);
+    }
+
+    [Fact]
     public async Task A_truncated_ova_fails_with_a_disk_format_error_naming_the_entry()
     {
         using var dir = new TempDirectory();
