@@ -61,7 +61,10 @@ public sealed class SequentialArchive : IAsyncDisposable
     /// </summary>
     /// <param name="stream">The stream; it stays the caller's.</param>
     /// <param name="name">A name for messages; default: the file name of a <see cref="FileStream"/>, else <c>stream</c>.</param>
-    /// <param name="options">The format of the disk inside (<see cref="DiskImageOptions.Format"/>: <c>raw</c> or <c>vmdk</c>) when the caller knows it.</param>
+    /// <param name="options">
+    /// The format of the stream when the caller knows it (<see cref="DiskImageOptions.Format"/>: <c>raw</c> or <c>vmdk</c>):
+    /// then it is that disk, bare, and nothing is probed (no wrapper is looked for).
+    /// </param>
     /// <param name="cancellationToken">Cancels the reading.</param>
     /// <exception cref="DiskFormatException">The stream is malformed or carries something that cannot be read forward.</exception>
     public static async Task<SequentialArchive> OpenAsync(Stream stream, string? name = null, DiskImageOptions? options = null, CancellationToken cancellationToken = default)
@@ -72,6 +75,12 @@ public sealed class SequentialArchive : IAsyncDisposable
         var layers = new List<string>();
         try
         {
+            if (options?.Format is not null)
+            {
+                // The caller says what the stream is: a disk of that format, never taken for a wrapper.
+                return new SequentialArchive(outer, content, tar: null, options, layers);
+            }
+
             var head = await content.PeekAsync(StreamMagic.ProbeLength, cancellationToken).ConfigureAwait(false);
             if (StreamMagic.Compression(head.Span, outer.Name) is { } compression)
             {
