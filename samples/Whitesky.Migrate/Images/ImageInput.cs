@@ -122,15 +122,28 @@ internal sealed class ImageInput : IAsyncDisposable
         }
     }
 
-    /// <summary>The disk named <paramref name="name"/> (its entry name), or the first one when null.</summary>
+    /// <summary>
+    /// Runs <paramref name="action"/> on the disk named <paramref name="name"/> (its entry name), or the first one when
+    /// null; a stream is then read to its end.
+    /// </summary>
     public async Task<T> WithDiskAsync<T>(string? name, Func<InputDisk, Task<T>> action, CancellationToken cancellationToken)
     {
         var seen = new List<string>();
-        await foreach (var disk in ReadDisksAsync(cancellationToken))
+        await using var disks = ReadDisksAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        while (await disks.MoveNextAsync())
         {
+            var disk = disks.Current;
             if (name is null || disk.EntryName == name)
             {
-                return await action(disk);
+                var result = await action(disk);
+
+                // A stream is read to its end: the disks after this one are skipped, and the archive's last headers
+                // and the compressed stream's checksum (gzip CRC-32, zstd) are verified.
+                while (IsStream && await disks.MoveNextAsync())
+                {
+                }
+
+                return result;
             }
 
             seen.Add(disk.EntryName);

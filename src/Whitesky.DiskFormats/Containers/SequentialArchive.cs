@@ -18,6 +18,9 @@ public sealed class SequentialArchive : IAsyncDisposable
 {
     private const int MaxTextBytes = 16 * 1024 * 1024;
 
+    /// <summary>Decompressed bytes read after the last disk to reach the compressed stream's end (and its checksum).</summary>
+    private const long MaxTrailingBytes = 16 * 1024 * 1024;
+
     private readonly PeekStream _outer;
     private readonly PeekStream _content;
     private readonly TarReader? _tar;
@@ -156,6 +159,8 @@ public sealed class SequentialArchive : IAsyncDisposable
         {
             yield return disk;
         }
+
+        await ReadToCompressedEndAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async IAsyncEnumerable<ISequentialDisk> ReadEntriesAsync(TarReader tar, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -166,6 +171,7 @@ public sealed class SequentialArchive : IAsyncDisposable
             _pending = null;
             if (entry is null)
             {
+                await ReadToCompressedEndAsync(cancellationToken).ConfigureAwait(false);
                 yield break;
             }
 
@@ -238,6 +244,28 @@ public sealed class SequentialArchive : IAsyncDisposable
         {
             await stream.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Reads a compressed stream past the end of its content to its own end, where gzip keeps its CRC-32 and zstd its
+    /// checksum: corruption inside the data is found there. Only a little may follow (tar pads to its record size).
+    /// </summary>
+    private async Task ReadToCompressedEndAsync(CancellationToken cancellationToken)
+    {
+        if (ReferenceEquals(_content, _outer))
+        {
+            return;
+        }
+
+        var start = _content.Consumed;
+        var buffer = new byte[64 * 1024];
+        while (await _content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
+        {
+            if (_content.Consumed - start > MaxTrailingBytes)
+            {
+                throw new DiskFormatException(Name, Layers[0] + " stream", start, $"more than {MaxTrailingBytes} decompressed bytes follow the end of its content");
+            }
         }
     }
 

@@ -209,6 +209,49 @@ public class SequentialArchiveTests
         Assert.Contains("ends", error.Message);
     }
 
+    [Fact]
+    public async Task A_truncated_or_corrupted_tar_gz_fails_with_a_disk_format_error()
+    {
+        using var dir = new TempDirectory();
+        await MakeSparseRawAsync(dir, "disk.raw", runs: 3);
+        var archivePath = dir.File("image.tar.gz");
+        await ExternalTool.RunAsync("tar", ["-czf", archivePath, "-C", dir.Path, "disk.raw"]);
+        var bytes = await File.ReadAllBytesAsync(archivePath);
+
+        var truncated = bytes[..(bytes.Length * 2 / 3)];
+        await using (var archive = await SequentialArchive.OpenAsync(new PipeStream(new MemoryStream(truncated)), "truncated.tar.gz"))
+        {
+            var error = await Assert.ThrowsAsync<DiskFormatException>(() => SequentialContent.ReadAllAsync(archive));
+            Assert.Contains("truncated.tar.gz", error.Message);
+        }
+
+        var corrupted = bytes.ToArray();
+        for (var i = corrupted.Length / 2; i < corrupted.Length / 2 + 64; i++)
+        {
+            corrupted[i] ^= 0x5a;
+        }
+
+        await using (var archive = await SequentialArchive.OpenAsync(new PipeStream(new MemoryStream(corrupted)), "corrupted.tar.gz"))
+        {
+            var error = await Assert.ThrowsAsync<DiskFormatException>(() => SequentialContent.ReadAllAsync(archive));
+            Assert.Contains("corrupted.tar.gz: gzip stream", error.Message);
+        }
+    }
+
+    [Fact]
+    public async Task A_stated_raw_format_is_never_taken_for_a_wrapper()
+    {
+        // A raw disk whose first bytes happen to be a gzip magic, read from a stream that knows its length.
+        var image = new byte[8192];
+        image[0] = 0x1f;
+        image[1] = 0x8b;
+        image[2] = 0x08;
+        image[5000] = 0x42;
+        await using var disk = await SequentialDiskImage.OpenAsync(new MemoryStream(image), new DiskImageOptions { Format = "raw" });
+        Assert.Equal(("raw", 8192L), (disk.Describe().Format, disk.Capacity));
+        Assert.Equal(TestData.Sha256(image), (await SequentialContent.HashAsync(disk)).Sha256);
+    }
+
     /// <summary>A raw file with <paramref name="runs"/> random 64 KiB runs spread over 64 MiB, the rest holes.</summary>
     internal static async Task<string> MakeSparseRawAsync(TempDirectory dir, string name, int runs)
     {
