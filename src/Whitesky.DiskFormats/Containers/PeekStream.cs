@@ -36,9 +36,6 @@ internal sealed class PeekStream : Stream
     public override long Length => throw new NotSupportedException();
     public override long Position { get => Consumed; set => throw new NotSupportedException(); }
 
-    /// <summary>Whether the inner stream can seek (skips are then seeks).</summary>
-    public bool InnerCanSeek => _inner.CanSeek;
-
     /// <summary>The inner stream's length when it can seek, else null.</summary>
     public long? InnerRemaining => _inner.CanSeek ? _inner.Length - _inner.Position + (_aheadEnd - _aheadStart) : null;
 
