@@ -4,7 +4,7 @@ namespace Whitesky.DiskFormats.Containers;
 /// One tar entry as a random-access source: a slice of the archive, or for a GNU sparse entry, its stored runs
 /// placed at their offsets with zeroes between them.
 /// </summary>
-internal sealed class TarEntrySource(IRandomAccessSource archive, TarEntry entry) : IRandomAccessSource
+internal sealed class TarEntrySource(IRandomAccessSource archive, TarEntry entry) : ISparseSource
 {
     public long Length => entry.Length;
 
@@ -52,6 +52,17 @@ internal sealed class TarEntrySource(IRandomAccessSource archive, TarEntry entry
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    public (long Start, long End)? NextData(long offset)
+    {
+        if (entry.SparseMap is not { } runs)
+        {
+            return offset < entry.Length ? (offset, entry.Length) : null;
+        }
+
+        var (index, _) = FindRun(runs, offset);
+        return index < runs.Count ? (runs[index].Offset, runs[index].End) : null;
+    }
 
     private async ValueTask ReadStoredAsync(long archiveOffset, Memory<byte> buffer, CancellationToken cancellationToken)
     {

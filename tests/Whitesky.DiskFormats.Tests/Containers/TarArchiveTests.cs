@@ -40,5 +40,18 @@ public class TarArchiveTests
         await using var disk = await DiskImage.OpenAsync(archive.OpenEntry(entry));
         Assert.Equal("raw", disk.Describe().Format);
         Assert.Equal(await TestData.Sha256FileAsync(raw), await VmdkTestImages.OurSha256Async(disk));
+
+        // The extent map is the sparse map: data where tar stored runs, unallocated in the holes.
+        var data = new List<TarSparseRun>();
+        await foreach (var extent in disk.GetExtentsAsync(0, disk.Capacity))
+        {
+            if (extent.Kind == DiskExtentKind.Data)
+            {
+                data.Add(new TarSparseRun(extent.Offset, extent.Length));
+            }
+        }
+
+        Assert.Equal(entry.SparseMap, data);
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => new TarSparseRun((i * 7L + 1) << 20, 64 * 1024)), data);
     }
 }
