@@ -66,6 +66,28 @@ public class SequentialArchiveTests
     }
 
     [Fact]
+    public async Task A_gzip_compressed_disk_entry_in_an_ova_is_unwrapped_from_a_pipe()
+    {
+        // OVF allows compressed file references (ovf:compression="gzip"): the entry itself is gzip.
+        using var dir = new TempDirectory();
+        var vmdk = await VmdkTestImages.ConvertFromPatternedRawAsync(dir, "disk1.vmdk", "streamOptimized");
+        await ExternalTool.RunAsync("gzip", ["-k", vmdk]);
+        await File.WriteAllTextAsync(dir.File("vm.ovf"), Ovf);
+        var ova = dir.File("vm.ova");
+        await ExternalTool.RunAsync("tar", ["--format=ustar", "-cf", ova, "-C", dir.Path, "vm.ovf", "disk1.vmdk.gz"]);
+
+        await using var archive = await SequentialArchive.OpenAsync(PipeStream.OpenFile(ova, seed: 17), "vm.ova");
+        await foreach (var disk in archive.ReadDisksAsync())
+        {
+            Assert.Equal("vm.ova/disk1.vmdk.gz", disk.Name);
+            Assert.Equal(await VmdkTestImages.QemuSha256Async(vmdk, dir), (await SequentialContent.HashAsync(disk)).Sha256);
+            Assert.Throws<InvalidOperationException>(() => disk.ReadChunksAsync());
+        }
+
+        Assert.Throws<InvalidOperationException>(() => archive.ReadDisksAsync());
+    }
+
+    [Fact]
     public async Task A_bare_stream_optimized_vmdk_gzipped_from_a_pipe_decodes_to_qemus_content()
     {
         using var dir = new TempDirectory();

@@ -107,6 +107,28 @@ public class TarReaderTests
         Assert.Equal(TarEntryKind.Directory, seen["src"].Kind);
     }
 
+    [Fact]
+    public async Task A_pax_archive_written_by_tar_gives_long_names_and_sizes()
+    {
+        using var dir = new TempDirectory();
+        var name = new string('p', 150) + ".raw";
+        await File.WriteAllBytesAsync(dir.File(name), TestData.Random(70000, 5));
+        await File.WriteAllTextAsync(dir.File("small.txt"), "small");
+        var tar = dir.File("pax.tar");
+        await ExternalTool.RunAsync("tar", ["--format=pax", "-cf", tar, "-C", dir.Path, name, "small.txt"]);
+
+        await using var reader = new TarReader(PipeStream.OpenFile(tar, seed: 9), "pax.tar", leaveOpen: false);
+        var entries = new List<(string, long, string)>();
+        while (await reader.GetNextEntryAsync() is { } entry)
+        {
+            var content = new MemoryStream();
+            await reader.GetEntryStream().CopyToAsync(content);
+            entries.Add((entry.Name, entry.Length, TestData.Sha256(content.ToArray())));
+        }
+
+        Assert.Equal([(name, 70000L, await TestData.Sha256FileAsync(dir.File(name))), ("small.txt", 5L, TestData.Sha256("small"u8))], entries);
+    }
+
     [Theory]
     [InlineData("../x", "climbs out")]
     [InlineData("a/../../x", "climbs out")]
