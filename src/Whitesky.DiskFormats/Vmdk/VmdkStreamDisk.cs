@@ -39,6 +39,9 @@ internal sealed class VmdkStreamDisk : StreamedDisk
     private const int BatchBytes = 4 * 1024 * 1024;
     private const int MaxBatchGrains = 64;
 
+    /// <summary>1 PiB: more than any disk, and small enough that the stream's length bound cannot overflow.</summary>
+    private const long MaxCapacity = 1L << 50;
+
     /// <summary>Where the VMDK started in the underlying stream (its offsets are relative to it).</summary>
     private long StreamStart { get; }
 
@@ -56,6 +59,11 @@ internal sealed class VmdkStreamDisk : StreamedDisk
         {
             throw new DiskFormatException(name, "sparse extent header", 8,
                 "only a streamOptimized VMDK (compressed grains with markers) can be read from a stream; open a monolithicSparse file with DiskImage.OpenAsync");
+        }
+
+        if (header.CapacitySectors > MaxCapacity / VmdkConstants.SectorSize)
+        {
+            throw new DiskFormatException(name, "sparse extent header", 12, $"a capacity of {header.CapacitySectors} sectors is more than the {MaxCapacity} bytes a stream may declare");
         }
 
         if (header.CapacitySectors == 0)

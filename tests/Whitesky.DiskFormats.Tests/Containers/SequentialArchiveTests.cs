@@ -219,6 +219,19 @@ public class SequentialArchiveTests
     }
 
     [Fact]
+    public async Task A_stream_header_declaring_an_absurd_capacity_is_refused_before_any_grain()
+    {
+        using var dir = new TempDirectory();
+        var vmdk = await VmdkTestImages.ConvertFromPatternedRawAsync(dir, "disk.vmdk", "streamOptimized");
+        var image = await File.ReadAllBytesAsync(vmdk);
+        // The largest capacity the header parser accepts (8 EiB): the stream's length bound must not overflow on it.
+        BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan(12), (ulong)(long.MaxValue / 512));
+        var error = await Assert.ThrowsAsync<DiskFormatException>(() => SequentialDiskImage.OpenAsync(new PipeStream(new MemoryStream(image))));
+        Assert.Contains("more than the 1125899906842624 bytes a stream may declare", error.Message);
+        Assert.Equal(12, error.Offset);
+    }
+
+    [Fact]
     public async Task A_truncated_ova_fails_with_a_disk_format_error_naming_the_entry()
     {
         using var dir = new TempDirectory();
