@@ -54,6 +54,7 @@ internal static class TarConstants
     // Limits that keep a hostile archive from making us allocate or loop without bound.
     public const int MaxLongNameBytes = 64 * 1024;
     public const int MaxPaxHeaderBytes = 1024 * 1024;
+    public const int MaxGlobalPaxRecords = 1024;
     public const int MaxSparseEntries = 1 << 18;
     public const int MaxEntries = 1 << 16;
     public const int MaxMetadataEntriesInARow = 16;

@@ -104,6 +104,11 @@ public sealed class TarReader : IAsyncDisposable
                     continue;
                 case TarConstants.TypePaxGlobal:
                     ParsePax(await ReadMetadataAsync(headerOffset, TarConstants.MaxPaxHeaderBytes, "pax global header", cancellationToken).ConfigureAwait(false), _globalPax, headerOffset);
+                    if (_globalPax.Count > TarConstants.MaxGlobalPaxRecords || _globalPax.Sum(p => (long)p.Key.Length + p.Value.Length) > TarConstants.MaxPaxHeaderBytes)
+                    {
+                        throw Error("pax global header", headerOffset, $"the global pax records grow beyond {TarConstants.MaxGlobalPaxRecords} keys or {TarConstants.MaxPaxHeaderBytes} bytes");
+                    }
+
                     continue;
             }
 

@@ -81,6 +81,29 @@ public class TarReaderTests
     }
 
     [Fact]
+    public async Task A_global_pax_header_applies_to_the_entries_after_it_until_an_extended_one_overrides()
+    {
+        var global = TarBuilder.Pax(("path", "global.raw"), ("comment", "made by hand"));
+        var local = TarBuilder.Pax(("path", "second.raw"));
+        var tar = new TarBuilder()
+            .Add(TarBuilder.Header("pax_global_header", global.Length, (byte)'g'), global)
+            .File("ignored-name", "first"u8)
+            .Add(TarBuilder.Header("PaxHeaders/second", local.Length, (byte)'x'), local)
+            .File("also-ignored", "second"u8)
+            .Build();
+
+        await using var reader = new TarReader(new PipeStream(new MemoryStream(tar)), "global.tar");
+        Assert.Equal("global.raw", (await reader.GetNextEntryAsync())!.Name);
+        Assert.Equal("second.raw", (await reader.GetNextEntryAsync())!.Name);
+        Assert.Null(await reader.GetNextEntryAsync());
+
+        var many = TarBuilder.Pax([.. Enumerable.Range(0, 2000).Select(i => ($"key{i}", "v"))]);
+        var flood = new TarBuilder().Add(TarBuilder.Header("g", many.Length, (byte)'g'), many).File("x", "x"u8).Build();
+        var error = await Assert.ThrowsAsync<DiskFormatException>(() => ReadAllAsync(flood));
+        Assert.Contains("global pax records grow beyond 1024 keys", error.Message);
+    }
+
+    [Fact]
     public async Task Gnu_long_names_and_links_written_by_tar_are_read()
     {
         using var dir = new TempDirectory();
