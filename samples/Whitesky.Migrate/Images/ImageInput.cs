@@ -203,5 +203,6 @@ internal sealed class ImageInput : IAsyncDisposable
     }
 
     private static bool IsCompressed(ReadOnlySpan<byte> head) =>
-        head.StartsWith((ReadOnlySpan<byte>)[0x1f, 0x8b]) || head.StartsWith((ReadOnlySpan<byte>)[0x28, 0xb5, 0x2f, 0xfd]);
+        head.StartsWith((ReadOnlySpan<byte>)[0x1f, 0x8b]) || head.StartsWith((ReadOnlySpan<byte>)[0x28, 0xb5, 0x2f, 0xfd])
+        || head.StartsWith((ReadOnlySpan<byte>)[0xfd, (byte)'7', (byte)'z', (byte)'X', (byte)'Z', 0x00]);
 }

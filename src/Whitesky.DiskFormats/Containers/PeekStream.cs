@@ -199,7 +199,8 @@ internal sealed class PeekStream : Stream
         }
     }
 
-    private static bool IsDecoderError(Exception e) => e is InvalidDataException or ZstdSharp.ZstdException;
+    private static bool IsDecoderError(Exception e) =>
+        e is InvalidDataException or ZstdSharp.ZstdException or SharpCompress.Common.SharpCompressException or EndOfStreamException;
 
     private DiskFormatException DecoderError(Exception e) =>
         new(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Name}: {_decoder} stream after {Consumed} decompressed bytes: it is corrupt or truncated ({e.Message})"), e);

@@ -14,7 +14,7 @@ internal static class StreamMagic
     private static ReadOnlySpan<byte> Qcow2 => [(byte)'Q', (byte)'F', (byte)'I', 0xfb];
     private static ReadOnlySpan<byte> VmdkDescriptor => "# Disk DescriptorFile"u8;
 
-    /// <summary>The compression of a stream starting with <paramref name="head"/>: <c>gzip</c>, <c>zstd</c>, or null.</summary>
+    /// <summary>The compression of a stream starting with <paramref name="head"/>: <c>gzip</c>, <c>zstd</c>, <c>xz</c>, or null.</summary>
     public static string? Compression(ReadOnlySpan<byte> head, string name)
     {
         if (head.StartsWith(Gzip))
@@ -27,9 +27,14 @@ internal static class StreamMagic
             return "zstd";
         }
 
-        if (head.StartsWith(Xz) || head.StartsWith(Bzip2))
+        if (head.StartsWith(Xz))
         {
-            throw new DiskFormatException(name, "stream", 0, $"it is {(head.StartsWith(Xz) ? "xz" : "bzip2")}-compressed, which this reader does not decompress (gzip and zstd it does)");
+            return "xz";
+        }
+
+        if (head.StartsWith(Bzip2))
+        {
+            throw new DiskFormatException(name, "stream", 0, "it is bzip2-compressed, which this reader does not decompress (gzip, zstd and xz it does)");
         }
 
         return null;
@@ -40,6 +45,7 @@ internal static class StreamMagic
     {
         "gzip" => new PeekStream(new GZipStream(compressed, CompressionMode.Decompress, leaveOpen: true), compressed.Name, ownsInner: true, decoder: "gzip"),
         "zstd" => new PeekStream(new ZstdSharp.DecompressionStream(compressed, 0, checkEndOfStream: true, leaveOpen: true), compressed.Name, ownsInner: true, decoder: "zstd"),
+        "xz" => new PeekStream(new SharpCompress.Compressors.Xz.XZStream(compressed), compressed.Name, ownsInner: true, decoder: "xz"),
         _ => throw new ArgumentOutOfRangeException(nameof(compression), compression, "not a compression"),
     };
 

@@ -88,6 +88,28 @@ public class SequentialArchiveTests
     }
 
     [Fact]
+    public async Task An_xz_compressed_ova_from_a_pipe_decodes_the_same_and_a_truncated_one_fails_clearly()
+    {
+        using var dir = new TempDirectory();
+        var (ova, disk1, disk2) = await MakeOvaAsync(dir);
+        await ExternalTool.RunAsync("xz", ["-k", "-1", "-T1", ova]);
+
+        await using (var archive = await SequentialArchive.OpenAsync(PipeStream.OpenFile(ova + ".xz", seed: 19), "vm.ova.xz"))
+        {
+            Assert.Equal(["xz", "ova"], archive.Layers);
+            var disks = await SequentialContent.ReadAllAsync(archive);
+            Assert.Equal([await VmdkTestImages.QemuSha256Async(disk1, dir), await VmdkTestImages.QemuSha256Async(disk2, dir)], disks.Select(d => d.Sha256));
+        }
+
+        var bytes = await File.ReadAllBytesAsync(ova + ".xz");
+        await using (var archive = await SequentialArchive.OpenAsync(new PipeStream(new MemoryStream(bytes, 0, bytes.Length / 2)), "cut.ova.xz"))
+        {
+            var error = await Assert.ThrowsAsync<DiskFormatException>(() => SequentialContent.ReadAllAsync(archive));
+            Assert.Contains("cut.ova.xz", error.Message);
+        }
+    }
+
+    [Fact]
     public async Task A_bare_stream_optimized_vmdk_gzipped_from_a_pipe_decodes_to_qemus_content()
     {
         using var dir = new TempDirectory();
