@@ -3,6 +3,7 @@
 # nbdkit, libnbd-bin (nbdinfo, nbdcopy), qemu-utils (qemu-img, qemu-nbd, qemu-io), nbd-server,
 # fdisk (sfdisk) and gdisk (sgdisk) for partition tables made and checked in the guest-layout tests,
 # dnsmasq (dnsmasq-base) as the DNS server whose TTLs the cutover pre-checks read;
+# zstd and xz-utils, which make the compressed archives the container tests read;
 # and s3rver (npm) for the S3 tests.
 set -euo pipefail
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -18,6 +19,8 @@ command -v nbd-server >/dev/null 2>&1 || [ -x /usr/bin/nbd-server ] || missing+=
 command -v sfdisk     >/dev/null 2>&1 || [ -x /usr/sbin/sfdisk ] || missing+=(fdisk)
 command -v sgdisk     >/dev/null 2>&1 || [ -x /usr/sbin/sgdisk ] || missing+=(gdisk)
 command -v dnsmasq    >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
+command -v zstd       >/dev/null 2>&1 || missing+=(zstd)
+command -v xz         >/dev/null 2>&1 || missing+=(xz-utils)
 if [ ${#missing[@]} -gt 0 ]; then
   packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   echo "install-peers: installing $packages" >&2
@@ -25,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   # shellcheck disable=SC2086
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >&2
 fi
-for tool in nbdkit nbdinfo nbdcopy qemu-img qemu-nbd qemu-io; do
+for tool in nbdkit nbdinfo nbdcopy qemu-img qemu-nbd qemu-io zstd xz; do
   command -v "$tool" >/dev/null 2>&1 || { echo "install-peers: $tool is still missing after the install step" >&2; exit 1; }
 done
 

@@ -20,11 +20,9 @@ internal static class ImageCommands
         yield return Convert(verbose);
     }
 
-    private static Argument<string> ImageArgument() => new("IMAGE") { Description = "The disk image (raw, qcow2, vmdk, vma, ...)." };
-
-    private static Option<string?> DeviceOption() => new("--device")
+    private static Argument<string> ImageArgument() => new("IMAGE")
     {
-        Description = "For a Proxmox VMA archive (.vma, .vma.gz, .vma.zst): the device to read, by name (drive-scsi0) or dev_id. Needed when the archive has more than one.",
+        Description = "The disk image (raw, qcow2, vmdk, vhd, vhdx, vdi, ...), a tar or OVA file holding disks, gzip-, zstd- or xz-compressed, a Proxmox VMA archive, or - for standard input.",
     };
 
     private static Option<string?> FormatOption() => new("--format", "-f")
@@ -32,61 +30,77 @@ internal static class ImageCommands
         Description = "The image's format, when you know it: the content is then not probed (a raw disk is never taken for another format).",
     };
 
+    private static Option<string?> DiskOption() => new("--disk", "--device")
+    {
+        Description = "Which disk of a tar or OVA file (its entry name; default the first), or which device of a Proxmox VMA archive (name such as drive-scsi0, or dev_id; needed when it has several).",
+    };
+
     private static Command Inspect(Option<bool> verbose)
     {
         var image = ImageArgument();
         var format = FormatOption();
         var json = new Option<bool>("--json") { Description = "Print one JSON document." };
-        var device = DeviceOption();
-        var command = new Command("inspect", "Describe a disk image: format, subformat, sizes, cluster size, compression, features, parents; for a VMA archive without --device, its devices and config files.") { image, format, json, device };
+        var device = DiskOption();
+        var command = new Command("inspect", "Describe a disk image (or each disk of an archive, each device of a VMA archive): format, subformat, sizes, cluster size, compression, features, parents.") { image, format, json, device };
         command.SetAction((parseResult, cancellationToken) => CommandExecution.RunAsync(parseResult, verbose, async (context, ct) =>
         {
             var path = parseResult.GetValue(image)!;
-            if (parseResult.GetValue(device) is null && await IsVmaArchiveAsync(path, parseResult.GetValue(format), ct))
+            if (await IsVmaArchiveAsync(path, parseResult.GetValue(format), ct))
             {
-                await InspectArchiveAsync(context, await VmaImages.DescribeAsync(path, ct), parseResult.GetValue(json));
+                if (parseResult.GetValue(device) is not { } chosen)
+                {
+                    await InspectArchiveAsync(context, await VmaImages.DescribeAsync(path, ct), parseResult.GetValue(json));
+                    return CommandExecution.Success;
+                }
+
+                await using var vmaDisk = await VmaImages.OpenDeviceAsync(path, chosen, ct);
+                var vmaReport = ImageReport.From(await DiskImage.DescribeAsync(vmaDisk, ct));
+                if (parseResult.GetValue(json))
+                {
+                    await context.Output.WriteLineAsync(JsonSerializer.Serialize(vmaReport, ImagesJsonContext.Default.ImageReport));
+                }
+                else
+                {
+                    await WriteReportAsync(context.Output, vmaReport, 0);
+                }
+
                 return CommandExecution.Success;
             }
 
-            await using var disk = await OpenAsync(path, parseResult.GetValue(format), parseResult.GetValue(device), ct);
-            var report = ImageReport.From(await DiskImage.DescribeAsync(disk, ct));
+            await using var input = await OpenAsync(path, parseResult.GetValue(format), ct);
+            var reports = new List<ImageReport>();
+            await foreach (var disk in input.ReadDisksAsync(ct))
+            {
+                var info = disk.RandomAccess is { } randomAccess ? await DiskImage.DescribeAsync(randomAccess, ct) : disk.Sequential!.Describe();
+                reports.Add(ImageReport.From(info));
+            }
+
+            await input.DrainStandardInputAsync(ct);
+
+            if (input.Container is not { } container)
+            {
+                if (parseResult.GetValue(json))
+                {
+                    await context.Output.WriteLineAsync(JsonSerializer.Serialize(reports[0], ImagesJsonContext.Default.ImageReport));
+                    return CommandExecution.Success;
+                }
+
+                await WriteReportAsync(context.Output, reports[0], 0);
+                return CommandExecution.Success;
+            }
+
             if (parseResult.GetValue(json))
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(report, ImagesJsonContext.Default.ImageReport));
+                await context.Output.WriteLineAsync(JsonSerializer.Serialize(new ArchiveReport(path, container, reports), ImagesJsonContext.Default.ArchiveReport));
                 return CommandExecution.Success;
             }
 
-            for (var (layer, depth) = (report, 0); layer is not null; (layer, depth) = (layer.Backing, depth + 1))
+            await context.Output.WriteLineAsync($"archive: {path}");
+            await context.Output.WriteLineAsync($"container: {string.Join('+', container)}");
+            await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"disks: {reports.Count}"));
+            foreach (var report in reports)
             {
-                var indent = new string(' ', depth * 2);
-                await context.Output.WriteLineAsync($"{indent}image: {layer.Filename}");
-                await context.Output.WriteLineAsync($"{indent}format: {layer.Format}{(layer.Subformat is null ? "" : " (" + layer.Subformat + ")")}");
-                await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}virtual size: {layer.VirtualSize} bytes"));
-                await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}file size: {layer.FileSize} bytes"));
-                if (layer.AllocatedBytes is not null)
-                {
-                    await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}allocated: {layer.AllocatedBytes} bytes"));
-                }
-
-                if (layer.ClusterSize is { } cluster)
-                {
-                    await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}cluster size: {cluster}"));
-                }
-
-                if (layer.Compression is not null)
-                {
-                    await context.Output.WriteLineAsync($"{indent}compression: {layer.Compression}");
-                }
-
-                if (layer.Features.Count > 0)
-                {
-                    await context.Output.WriteLineAsync($"{indent}features: {string.Join(", ", layer.Features)}");
-                }
-
-                if (layer.Backing is not null)
-                {
-                    await context.Output.WriteLineAsync($"{indent}backing:");
-                }
+                await WriteReportAsync(context.Output, report, 1);
             }
 
             return CommandExecution.Success;
@@ -94,30 +108,63 @@ internal static class ImageCommands
         return command;
     }
 
+    private static async Task WriteReportAsync(TextWriter output, ImageReport report, int baseDepth)
+    {
+        for (var (layer, depth) = (report, baseDepth); layer is not null; (layer, depth) = (layer.Backing, depth + 1))
+        {
+            var indent = new string(' ', depth * 2);
+            await output.WriteLineAsync($"{indent}image: {layer.Filename}");
+            await output.WriteLineAsync($"{indent}format: {layer.Format}{(layer.Subformat is null ? "" : " (" + layer.Subformat + ")")}");
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}virtual size: {layer.VirtualSize} bytes"));
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}file size: {layer.FileSize} bytes"));
+            if (layer.AllocatedBytes is not null)
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}allocated: {layer.AllocatedBytes} bytes"));
+            }
+
+            if (layer.ClusterSize is { } cluster)
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}cluster size: {cluster}"));
+            }
+
+            if (layer.Compression is not null)
+            {
+                await output.WriteLineAsync($"{indent}compression: {layer.Compression}");
+            }
+
+            if (layer.Features.Count > 0)
+            {
+                await output.WriteLineAsync($"{indent}features: {string.Join(", ", layer.Features)}");
+            }
+
+            if (layer.Backing is not null)
+            {
+                await output.WriteLineAsync($"{indent}backing:");
+            }
+        }
+    }
+
     private static Command Map(Option<bool> verbose)
     {
         var image = ImageArgument();
         var format = FormatOption();
+        var diskName = DiskOption();
         var json = new Option<bool>("--json") { Description = "Print the map as JSON in the shape of qemu-img map --output=json." };
-        var device = DeviceOption();
-        var command = new Command("map", "Print a disk image's allocation map from its metadata (data, zero, unallocated).") { image, format, json, device };
+        var command = new Command("map", "Print a disk image's allocation map from its metadata (data, zero, unallocated); for a stream, from the chunks it carries.") { image, format, diskName, json };
         command.SetAction((parseResult, cancellationToken) => CommandExecution.RunAsync(parseResult, verbose, async (context, ct) =>
         {
-            await using var disk = await OpenAsync(parseResult.GetValue(image)!, parseResult.GetValue(format), parseResult.GetValue(device), ct);
-            var entries = new List<ImageMapEntry>();
-            await foreach (var extent in disk.GetExtentsAsync(0, disk.Capacity, ct))
+            var path = parseResult.GetValue(image)!;
+            List<ImageMapEntry> entries;
+            if (await IsVmaArchiveAsync(path, parseResult.GetValue(format), ct))
             {
-                var entry = new ImageMapEntry(extent.Offset, extent.Length, 0,
-                    Present: extent.Kind != DiskExtentKind.Unallocated, Zero: extent.Kind != DiskExtentKind.Data, Data: extent.Kind == DiskExtentKind.Data);
-                if (entries.Count > 0 && entries[^1] is var last && last.Start + last.Length == entry.Start
-                    && (last.Present, last.Zero, last.Data) == (entry.Present, entry.Zero, entry.Data))
-                {
-                    entries[^1] = last with { Length = last.Length + entry.Length };
-                }
-                else
-                {
-                    entries.Add(entry);
-                }
+                await using var vmaDisk = await VmaImages.OpenDeviceAsync(path, parseResult.GetValue(diskName), ct);
+                entries = await MapAsync(new InputDisk(path, vmaDisk, null), ct);
+            }
+            else
+            {
+                await using var input = await OpenAsync(path, parseResult.GetValue(format), ct);
+                entries = await input.WithDiskAsync(parseResult.GetValue(diskName), disk => MapAsync(disk, ct), ct);
+                await input.DrainStandardInputAsync(ct);
             }
 
             if (parseResult.GetValue(json))
@@ -138,14 +185,62 @@ internal static class ImageCommands
         return command;
     }
 
+    private static async Task<List<ImageMapEntry>> MapAsync(InputDisk disk, CancellationToken ct)
+    {
+        var entries = new List<ImageMapEntry>();
+        void Add(long offset, long length, DiskExtentKind kind)
+        {
+            var entry = new ImageMapEntry(offset, length, 0,
+                Present: kind != DiskExtentKind.Unallocated, Zero: kind != DiskExtentKind.Data, Data: kind == DiskExtentKind.Data);
+            if (entries.Count > 0 && entries[^1] is var last && last.Start + last.Length == entry.Start
+                && (last.Present, last.Zero, last.Data) == (entry.Present, entry.Zero, entry.Data))
+            {
+                entries[^1] = last with { Length = last.Length + entry.Length };
+            }
+            else
+            {
+                entries.Add(entry);
+            }
+        }
+
+        if (disk.RandomAccess is { } randomAccess)
+        {
+            await foreach (var extent in randomAccess.GetExtentsAsync(0, randomAccess.Capacity, ct))
+            {
+                Add(extent.Offset, extent.Length, extent.Kind);
+            }
+
+            return entries;
+        }
+
+        long position = 0;
+        await foreach (var chunk in disk.Sequential!.ReadChunksAsync(ct))
+        {
+            if (chunk.Offset > position)
+            {
+                Add(position, chunk.Offset - position, DiskExtentKind.Unallocated);
+            }
+
+            Add(chunk.Offset, chunk.Length, chunk.Kind == DiskChunkKind.Data ? DiskExtentKind.Data : DiskExtentKind.Zero);
+            position = chunk.End;
+        }
+
+        if (position < disk.Capacity)
+        {
+            Add(position, disk.Capacity - position, DiskExtentKind.Unallocated);
+        }
+
+        return entries;
+    }
+
     private static Command Convert(Option<bool> verbose)
     {
         var image = ImageArgument();
         var output = new Argument<string?>("OUT") { Description = "The raw file to write (must not exist).", Arity = ArgumentArity.ZeroOrOne };
         var format = FormatOption();
+        var diskName = DiskOption();
         var toNull = new Option<bool>("--null") { Description = "Decode everything and write nothing (measures decoding, like qemu-img convert to null-co)." };
-        var device = DeviceOption();
-        var command = new Command("convert", "Write the logical content of a disk image (or of one device of a VMA archive) to a sparse raw file.") { image, output, format, toNull, device };
+        var command = new Command("convert", "Write the logical content of a disk image (- reads standard input, even a pipe) to a sparse raw file.") { image, output, format, diskName, toNull };
         command.SetAction((parseResult, cancellationToken) => CommandExecution.RunAsync(parseResult, verbose, async (context, ct) =>
         {
             var target = parseResult.GetValue(output);
@@ -163,14 +258,27 @@ internal static class ImageCommands
             var path = parseResult.GetValue(image)!;
             var clock = Stopwatch.StartNew();
             long bytes, capacity;
-            if (VmaImages.IsCompressedArchive(path) && File.Exists(path))
+            if (await IsVmaArchiveAsync(path, parseResult.GetValue(format), ct))
             {
-                (bytes, capacity) = await VmaImages.ConvertCompressedAsync(path, parseResult.GetValue(device), target, ct);
+                if (VmaImages.IsCompressedArchive(path))
+                {
+                    (bytes, capacity) = await VmaImages.ConvertCompressedAsync(path, parseResult.GetValue(diskName), target, ct);
+                }
+                else
+                {
+                    await using var vmaDisk = await VmaImages.OpenDeviceAsync(path, parseResult.GetValue(diskName), ct);
+                    (bytes, capacity) = (await ImageConverter.ConvertAsync(vmaDisk, target, ct), vmaDisk.Capacity);
+                }
             }
             else
             {
-                await using var disk = await OpenAsync(path, parseResult.GetValue(format), parseResult.GetValue(device), ct);
-                (bytes, capacity) = (await ImageConverter.ConvertAsync(disk, target, ct), disk.Capacity);
+                await using var input = await OpenAsync(path, parseResult.GetValue(format), ct);
+                (bytes, capacity) = await input.WithDiskAsync(parseResult.GetValue(diskName), async disk => (
+                    disk.RandomAccess is { } randomAccess
+                        ? await ImageConverter.ConvertAsync(randomAccess, target, ct)
+                        : await ImageConverter.ConvertAsync(disk.Sequential!, target, ct),
+                    disk.Capacity), ct);
+                await input.DrainStandardInputAsync(ct);
             }
 
             await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
@@ -180,26 +288,21 @@ internal static class ImageCommands
         return command;
     }
 
-    private static async Task<IVirtualDisk> OpenAsync(string path, string? format, string? device, CancellationToken cancellationToken)
+    private static Task<ImageInput> OpenAsync(string path, string? format, CancellationToken cancellationToken)
     {
-        if (await IsVmaArchiveAsync(path, format, cancellationToken))
-        {
-            return await VmaImages.OpenDeviceAsync(path, device, cancellationToken);
-        }
-
-        if (device is not null)
-        {
-            throw new CommandFailedException($"--device picks a device of a VMA archive; '{path}' is not one.");
-        }
-
-        return await DiskImage.OpenAsync(path, new DiskImageOptions { Format = format }, cancellationToken);
-    }
-
-    private static Task<bool> IsVmaArchiveAsync(string path, string? format, CancellationToken cancellationToken)
-    {
-        if (!File.Exists(path))
+        if (path != "-" && !File.Exists(path))
         {
             throw new CommandFailedException($"'{path}' does not exist.");
+        }
+
+        return ImageInput.OpenAsync(path, format, cancellationToken);
+    }
+    private static Task<bool> IsVmaArchiveAsync(string path, string? format, CancellationToken cancellationToken)
+    {
+        // Standard input and missing files take the general path (which reads the one and reports the other).
+        if (path == "-" || !File.Exists(path))
+        {
+            return Task.FromResult(false);
         }
 
         return VmaImages.IsArchiveAsync(path, format, cancellationToken);
@@ -230,4 +333,5 @@ internal static class ImageCommands
             await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {device.Id} {device.Name}: virtual size {device.VirtualSize} bytes{allocated}"));
         }
     }
+
 }

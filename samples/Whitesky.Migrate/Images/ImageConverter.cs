@@ -66,10 +66,11 @@ internal static class ImageConverter
     }
 
     /// <summary>
-    /// Converts a disk read in one pass (chunks in any order, as a VMA archive stores them); returns the bytes of data
-    /// written (or, without a target, decoded). Zero chunks and all-zero blocks stay holes of the new file.
+    /// Converts a disk read forward from a stream: its chunks are written as they arrive, in whatever order the
+    /// format stores them (a VMA archive's clusters come out of order), all-zero blocks left as holes; returns the
+    /// bytes of data written (or, without a target, decoded).
     /// </summary>
-    public static async Task<long> ConvertSequentialAsync(ISequentialDisk disk, string? target, CancellationToken cancellationToken)
+    public static async Task<long> ConvertAsync(ISequentialDisk disk, string? target, CancellationToken cancellationToken)
     {
         SafeFileHandle? output = null;
         if (target is not null)
@@ -83,10 +84,12 @@ internal static class ImageConverter
         {
             await foreach (var chunk in disk.ReadChunksAsync(cancellationToken))
             {
-                if (chunk.Kind == DiskChunkKind.Data)
+                if (chunk.Kind != DiskChunkKind.Data)
                 {
-                    written += output is null ? chunk.Length : await WriteDataBlocksAsync(output, chunk.Offset, chunk.Data, cancellationToken);
+                    continue;
                 }
+
+                written += output is null ? chunk.Length : await WriteDataBlocksAsync(output, chunk.Offset, chunk.Data, cancellationToken);
             }
         }
         finally

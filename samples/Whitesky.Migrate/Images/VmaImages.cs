@@ -77,7 +77,7 @@ internal static class VmaImages
     {
         await using var archive = await VmaArchive.OpenAsync(File.OpenRead(path), path, cancellationToken: cancellationToken);
         await using var disk = archive.GetDevice(Choose(archive.Header, device, path));
-        return (await ImageConverter.ConvertSequentialAsync(disk, target, cancellationToken), disk.Capacity);
+        return (await ImageConverter.ConvertAsync(disk, target, cancellationToken), disk.Capacity);
     }
 
     private static VmaDevice Choose(VmaHeader header, string? device, string path)

@@ -34,7 +34,13 @@ internal sealed class RawDisk : IVirtualDisk
     {
         DiskRange.Check(this, offset, length);
         var end = offset + length;
-        if (_source is not FileSource file)
+        Func<long, (long Start, long End)?>? nextData = _source switch
+        {
+            FileSource file => position => FileAllocation.NextData(file.Handle, position, Capacity),
+            ISparseSource sparse => sparse.NextData,
+            _ => null,
+        };
+        if (nextData is null)
         {
             if (length > 0)
             {
@@ -48,7 +54,7 @@ internal sealed class RawDisk : IVirtualDisk
         while (position < end)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var data = FileAllocation.NextData(file.Handle, position, Capacity);
+            var data = nextData(position);
             if (data is null || data.Value.Start >= end)
             {
                 yield return new DiskExtent(position, end - position, DiskExtentKind.Unallocated);
