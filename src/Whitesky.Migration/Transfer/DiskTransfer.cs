@@ -59,9 +59,9 @@ public sealed class DiskTransfer
     }
 
     /// <summary>The key a checkpoint of this source and target is saved under.</summary>
-    internal static string CheckpointKey(DiskInfo source, string? sourceIdentity, IBlockSink target) =>
+    internal static string CheckpointKey(DiskInfo source, string? sourceIdentity, IBlockSink target, string? targetIdentity) =>
         string.Create(CultureInfo.InvariantCulture,
-            $"source={sourceIdentity ?? $"{source.Name}|{source.Format}|{source.Subformat}|{source.VirtualSize}|{source.FileSize}"};target={target.Name}|{target.Capacity}");
+            $"source={sourceIdentity ?? $"{source.Name}|{source.Format}|{source.Subformat}|{source.VirtualSize}|{source.FileSize}"};target={targetIdentity ?? $"{target.Name}|{target.Capacity}"}");
 
     private void Report(TransferProgress snapshot, IProgress<TransferProgress>? progress)
     {

@@ -45,6 +45,12 @@ public sealed record DiskTransferOptions
     /// </summary>
     public string? SourceIdentity { get; init; }
 
+    /// <summary>
+    /// Identifies the target for the checkpoint (for example a disk id, when the same disk may be reached at another
+    /// address after a restart); null uses the sink's name and capacity.
+    /// </summary>
+    public string? TargetIdentity { get; init; }
+
     /// <summary>How many times one request is sent again after a transient failure before the transfer fails.</summary>
     public int MaxRetries { get; init; } = 5;
 

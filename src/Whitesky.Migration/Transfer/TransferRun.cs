@@ -168,7 +168,7 @@ internal sealed class TransferRun
         _window = _options.MaxRequestsInFlight;
         _bandwidth = _options.BandwidthLimit is { } limit ? new BandwidthLimiter(limit) : null;
 
-        _key = DiskTransfer.CheckpointKey(_sourceInfo, _options.SourceIdentity, _sink);
+        _key = DiskTransfer.CheckpointKey(_sourceInfo, _options.SourceIdentity, _sink, _options.TargetIdentity);
         TransferCheckpoint? checkpoint = null;
         if (_options.CheckpointStore is { } store)
         {
@@ -323,7 +323,8 @@ internal sealed class TransferRun
                         await DispatchWindowAsync(buffer, window, low, high, covered, cancellationToken).ConfigureAwait(false);
                     }
 
-                    buffer = await RentAsync(cancellationToken).ConfigureAwait(false);
+                    // The slot is taken when the window is dispatched (below), not while it fills.
+                    buffer = await _buffers.RentAsync(cancellationToken).ConfigureAwait(false);
                     buffer.AsSpan(0, _requestSize).Clear();
                     (window, low, high) = (start, long.MaxValue, 0);
                 }
