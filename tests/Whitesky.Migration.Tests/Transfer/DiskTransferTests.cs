@@ -1,4 +1,5 @@
 using Whitesky.DiskFormats;
+using Whitesky.Migrate.Tests.Support;
 using Whitesky.Migration.Sinks;
 using Whitesky.Migration.Transfer;
 using Whitesky.Nbd;

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Whitesky.Migrate.Tests.Support;
 using Whitesky.Nbd.Tests.Peers;
 
 namespace Whitesky.Migration.Tests.Transfer;
@@ -22,25 +23,11 @@ internal static class SourceImages
     public static string CreateRaw(TempDirectory dir, string name = "source.raw", int seed = 1)
     {
         var path = dir.File(name);
-        var random = new Random(seed);
-        using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
-        file.SetLength(Size);
-        foreach (var (offset, length) in new (long, int)[] { (0, 1 << 20), ((3L << 20) + 12288, 700_416), (10L << 20, 3 << 20), (30L << 20, (4 << 20) + 4096), (Size - (1 << 20), 1 << 20) })
-        {
-            var data = new byte[length];
-            random.NextBytes(data);
-            for (var i = 0; i < data.Length; i++)
-            {
-                data[i] |= 1;
-            }
-
-            file.Position = offset;
-            file.Write(data);
-        }
+        SparseImage.Create(path, Size,
+            [(0, 1 << 20), ((3L << 20) + 12288, 700_416), (10L << 20, 3 << 20), (30L << 20, (4 << 20) + 4096), (Size - (1 << 20), 1 << 20)], seed);
 
         // Allocated zeroes: data to the file system, zero to the engine's detection.
-        file.Position = 20L << 20;
-        file.Write(new byte[256 << 10]);
+        SparseImage.WriteAllocatedZeroes(path, 20L << 20, 256 << 10);
         return path;
     }
 
