@@ -213,21 +213,47 @@ public sealed class DiskTransferTests
     }
 
     [Fact]
-    public async Task Verify_names_the_range_a_target_altered_behind_the_engines_back()
+    public async Task Verify_names_the_range_of_a_target_altered_behind_the_engines_back()
     {
         using var dir = new TempDirectory();
         var image = await SourceImages.CreateAsync(dir, "qcow2", SourceImages.CreateRaw(dir));
         await using var server = await ServerProcess.StartNbdkitAsync(true, "memory", "48M");
+        await using var intruder = await NbdClient.ConnectAsync(server.Uri());
+        var engine = new DiskTransfer(new DiskTransferOptions { Verify = true });
+        engine.ProgressChanged += (_, p) =>
+        {
+            // Every write is in; before the FLUSH and the read-back, another client changes 4 KiB of data and 4 KiB of a hole.
+            if (p.Phase == TransferPhase.Flushing)
+            {
+                intruder.WriteAsync(10L << 20, new byte[4096]).AsTask().GetAwaiter().GetResult();
+                intruder.WriteAsync(40L << 20, TestData.Random(4096, seed: 12)).AsTask().GetAwaiter().GetResult();
+            }
+        };
 
         await using var disk = await DiskImage.OpenAsync(image);
-        await using var inner = await NbdBlockSink.ConnectAsync(NbdUri.Parse(server.Uri()));
-        await using var sink = new CorruptingSink(inner, corruptAt: 10L << 20);
-        var failure = await Assert.ThrowsAsync<TransferVerificationException>(() =>
-            new DiskTransfer(new DiskTransferOptions { Verify = true }).CopyAsync(disk, sink));
+        await using var sink = await NbdBlockSink.ConnectAsync(NbdUri.Parse(server.Uri()));
+        var failure = await Assert.ThrowsAsync<TransferVerificationException>(() => engine.CopyAsync(disk, sink));
 
-        var range = Assert.Single(failure.Ranges);
-        Assert.Equal(10L << 20, range.Offset);
-        Assert.Contains("[10485760, ", failure.Message, StringComparison.Ordinal);
+        Assert.Equal(2, failure.Ranges.Count);
+        Assert.True(failure.Ranges[0].Offset <= 10L << 20 && failure.Ranges[0].End >= (10L << 20) + 4096, $"{failure.Ranges[0]}");
+        Assert.True(failure.Ranges[1].Offset <= 40L << 20 && failure.Ranges[1].End >= (40L << 20) + 4096, $"{failure.Ranges[1]}");
+        Assert.Contains("differs from the source in 2 range(s)", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bandwidth_limit_holds_the_data_rate_down()
+    {
+        using var dir = new TempDirectory();
+        var raw = SourceImages.CreateRaw(dir);
+        const long limit = 4L << 20;
+
+        await using var disk = await DiskImage.OpenAsync(raw);
+        var summary = await new DiskTransfer(new DiskTransferOptions { BandwidthLimit = limit }).CopyAsync(disk, new NullBlockSink());
+
+        Assert.Equal(SourceImages.NonZeroBlockBytes(raw), summary.BytesWritten);
+        // One second of burst is allowed; the rest cannot go faster than the limit.
+        Assert.True(summary.Duration.TotalSeconds >= (summary.BytesWritten - limit) / (double)limit * 0.95,
+            $"{summary.BytesWritten} bytes in {summary.Duration.TotalSeconds:0.00} s at a limit of {limit} bytes/s");
     }
 
     [Theory]
@@ -321,45 +347,5 @@ public sealed class DiskTransferTests
         await File.WriteAllBytesAsync(garbage, TestData.Random((int)SourceImages.Size, seed: 99));
         await ExternalTool.RunAsync("nbdcopy", [garbage, uri]);
         File.Delete(garbage);
-    }
-
-    /// <summary>A sink that flips a byte of the write starting at one offset: the target no longer holds what was sent.</summary>
-    private sealed class CorruptingSink(IBlockSink inner, long corruptAt) : IBlockSink
-    {
-        public string Name => inner.Name;
-
-        public long Capacity => inner.Capacity;
-
-        public int MinimumBlockSize => inner.MinimumBlockSize;
-
-        public int PreferredBlockSize => inner.PreferredBlockSize;
-
-        public int MaximumRequestSize => inner.MaximumRequestSize;
-
-        public bool CanRead => inner.CanRead;
-
-        public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
-        {
-            if (offset == corruptAt)
-            {
-                var copy = data.ToArray();
-                copy[100] ^= 0xff;
-                data = copy;
-            }
-
-            return inner.WriteAsync(offset, data, cancellationToken);
-        }
-
-        public ValueTask WriteZeroesAsync(long offset, long length, CancellationToken cancellationToken = default) => inner.WriteZeroesAsync(offset, length, cancellationToken);
-
-        public ValueTask FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
-
-        public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(offset, buffer, cancellationToken);
-
-        public ValueTask<bool> ReadsAsZeroAsync(long offset, long length, CancellationToken cancellationToken = default) => inner.ReadsAsZeroAsync(offset, length, cancellationToken);
-
-        public ValueTask<bool> RecoverAsync(Exception failure, CancellationToken cancellationToken = default) => inner.RecoverAsync(failure, cancellationToken);
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
