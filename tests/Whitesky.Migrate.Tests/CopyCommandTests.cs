@@ -107,6 +107,18 @@ public sealed class CopyCommandTests
         Assert.Contains("resize the target first", result.StdErr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Copy_from_standard_input_refuses_a_checkpoint()
+    {
+        using var dir = new TempDirectory();
+        await using var server = await ServerProcess.StartNbdkitAsync(true, "memory", "1M");
+
+        var result = await MigrateCli.RunAsync("copy", "--checkpoint", dir.File("c.json"), "-", server.Uri());
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--checkpoint cannot be used with standard input", result.StdErr, StringComparison.Ordinal);
+    }
+
     /// <summary>A 32 MiB qcow2 with 5 MiB of data (patterns) and a zero cluster run.</summary>
     private static async Task<string> CreateQcow2Async(TempDirectory dir)
     {

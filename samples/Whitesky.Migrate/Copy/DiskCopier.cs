@@ -21,6 +21,11 @@ internal static class DiskCopier
             throw new CommandFailedException($"The source file {settings.Source} does not exist.");
         }
 
+        if (sourceIsStdin && settings.Checkpoint is not null)
+        {
+            throw new CommandFailedException("--checkpoint cannot be used with standard input: nothing tells one stream from another, so a resumed copy could mix two.");
+        }
+
         IVirtualDisk? disk = null;
         IBlockSink? sink = null;
         try
