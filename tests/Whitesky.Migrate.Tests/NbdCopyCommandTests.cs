@@ -141,7 +141,8 @@ public sealed partial class NbdCopyCommandTests
         var result = await MigrateCli.RunAsync("nbd", "copy", source, server.Uri());
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("larger than export '' of 33554432 bytes", result.StdErr, StringComparison.Ordinal);
+        Assert.Contains("is 67108864 bytes, larger than the target nbd+unix:", result.StdErr, StringComparison.Ordinal);
+        Assert.Contains("of 33554432 bytes; resize the target first", result.StdErr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", result.StdErr, StringComparison.Ordinal);
     }
 
@@ -158,7 +159,8 @@ public sealed partial class NbdCopyCommandTests
         Assert.Equal(1, notBlocks.ExitCode);
         Assert.Contains("--request-size 6000 must be a multiple of 4096 bytes", notBlocks.StdErr, StringComparison.Ordinal);
         Assert.Equal(1, notExportBlocks.ExitCode);
-        Assert.Contains("multiple of the export's minimum block size of 65536 bytes", notExportBlocks.StdErr, StringComparison.Ordinal);
+        Assert.Contains("smaller than the target nbd+unix:", notExportBlocks.StdErr, StringComparison.Ordinal);
+        Assert.Contains("minimum block size of 65536 bytes", notExportBlocks.StdErr, StringComparison.Ordinal);
     }
 
     [Fact]

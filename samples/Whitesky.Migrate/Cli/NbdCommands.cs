@@ -9,7 +9,7 @@ internal static class NbdCommands
     {
         var nbd = new Command("nbd", "Inspect NBD exports and copy disk images into them.");
         nbd.Subcommands.Add(NbdInfoCommand.Create(verbose));
-        nbd.Subcommands.Add(NbdCopyCommand.Create(verbose));
+        nbd.Subcommands.Add(CopyCommand.CreateNbdCopy(verbose));
         return nbd;
     }
 }

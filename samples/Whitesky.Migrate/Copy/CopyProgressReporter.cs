@@ -1,54 +1,71 @@
-using System.Diagnostics;
 using System.Globalization;
 using Whitesky.Migrate.Cli;
+using Whitesky.Migration.Transfer;
 
 namespace Whitesky.Migrate.Copy;
 
-/// <summary>Prints a copy's progress to a writer (standard error) once per interval, and once more when disposed.</summary>
-internal sealed class CopyProgressReporter : IAsyncDisposable
+/// <summary>
+/// Prints a transfer's progress to standard error: a bar redrawn in place on a terminal, else one line per report
+/// (<c>progress: 42.0% ...</c>), and the last state once more when disposed.
+/// </summary>
+internal sealed class CopyProgressReporter : IProgress<TransferProgress>, IAsyncDisposable
 {
+    private const int BarWidth = 30;
     private readonly TextWriter _writer;
-    private readonly CopyStatistics _statistics;
-    private readonly PeriodicTimer _timer;
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly Task _loop;
+    private readonly bool _terminal;
+    private readonly Lock _lock = new();
+    private TransferProgress? _last;
 
-    public CopyProgressReporter(TextWriter writer, CopyStatistics statistics, TimeSpan interval)
+    public CopyProgressReporter(TextWriter writer, bool terminal)
     {
         _writer = writer;
-        _statistics = statistics;
-        _timer = new PeriodicTimer(interval);
-        _loop = RunAsync();
+        _terminal = terminal;
     }
 
-    public async ValueTask DisposeAsync()
+    public void Report(TransferProgress value)
     {
-        _timer.Dispose();
-        await _loop;
-    }
-
-    private async Task RunAsync()
-    {
-        while (await _timer.WaitForNextTickAsync())
+        lock (_lock)
         {
-            await ReportAsync();
+            _last = value;
+            Write(value);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        lock (_lock)
+        {
+            if (_terminal && _last is not null)
+            {
+                _writer.WriteLine();
+            }
         }
 
-        await ReportAsync();
+        return ValueTask.CompletedTask;
     }
 
-    private async Task ReportAsync()
+    private void Write(TransferProgress p)
     {
-        var total = _statistics.TotalBytes;
-        if (total <= 0)
+        if (p.TotalBytes <= 0)
         {
             return;
         }
 
-        var done = _statistics.CompletedBytes;
-        var seconds = Math.Max(_clock.Elapsed.TotalSeconds, 0.001);
-        await _writer.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"progress: {100.0 * done / total,5:0.0}% ({ByteSize.Format(done)} of {ByteSize.Format(total)}), {ByteSize.Format(_statistics.DataBytes)} of data at {_statistics.DataBytes / 1048576.0 / seconds:0} MiB/s"));
-        await _writer.FlushAsync();
+        var fraction = Math.Clamp((double)p.CompletedBytes / p.TotalBytes, 0, 1);
+        var rate = p.BytesPerSecond / 1048576.0;
+        var eta = p.EstimatedRemaining is { } remaining ? string.Create(CultureInfo.InvariantCulture, $", ETA {remaining:hh\\:mm\\:ss}") : string.Empty;
+        if (_terminal)
+        {
+            var filled = (int)(fraction * BarWidth);
+            _writer.Write(string.Create(CultureInfo.InvariantCulture,
+                $"\r[{new string('#', filled)}{new string('.', BarWidth - filled)}] {100 * fraction,5:0.0}% {p.Phase,-9} {ByteSize.Format(p.BytesWritten)} written, {ByteSize.Format(p.BytesZeroed + p.BytesSkipped)} zero, {rate:0} MiB/s{eta}   "));
+        }
+        else
+        {
+            _writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"progress: {100 * fraction,5:0.0}% ({ByteSize.Format(p.CompletedBytes)} of {ByteSize.Format(p.TotalBytes)}), {p.Phase.ToString().ToLowerInvariant()}, {ByteSize.Format(p.BytesWritten)} of data at {rate:0} MiB/s{eta}"));
+        }
+
+        _writer.Flush();
     }
 }

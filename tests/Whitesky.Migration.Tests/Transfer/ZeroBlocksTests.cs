@@ -1,6 +1,6 @@
-using Whitesky.Migrate.Copy;
+using Whitesky.Migration.Transfer;
 
-namespace Whitesky.Migrate.Tests;
+namespace Whitesky.Migration.Tests.Transfer;
 
 public sealed class ZeroBlocksTests
 {

@@ -1,4 +1,4 @@
-namespace Whitesky.Migrate.Copy;
+namespace Whitesky.Migration.Transfer;
 
 /// <summary>
 /// Splits a buffer into runs of whole all-zero blocks and runs of data, with vectorised scans. Random

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Whitesky.Migrate.Copy;
+namespace Whitesky.Migration.Transfer;
 
 /// <summary>
 /// A bounded set of equal-sized, pinned request buffers, allocated on first use and reused: renting
@@ -26,7 +26,7 @@ internal sealed class RequestBufferPool : IDisposable
 
     public async ValueTask<byte[]> RentAsync(CancellationToken cancellationToken)
     {
-        await _available.WaitAsync(cancellationToken);
+        await _available.WaitAsync(cancellationToken).ConfigureAwait(false);
         return _free.TryPop(out var buffer) ? buffer : GC.AllocateUninitializedArray<byte>(BufferSize, pinned: true);
     }
 
