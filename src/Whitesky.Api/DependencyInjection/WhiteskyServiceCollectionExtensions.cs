@@ -90,7 +90,7 @@ public static class WhiteskyServiceCollectionExtensions
     private static void AddApi<TApi>(IServiceCollection services, RefitSettings settings)
         where TApi : class
     {
-        var builder = services.AddRefitClient<TApi>(settings)
+        var builder = services.AddRefitGeneratedClient<TApi>(settings)
             .ConfigureHttpClient((sp, client) =>
             {
                 var options = sp.GetRequiredService<IOptions<WhiteskyClientOptions>>().Value;

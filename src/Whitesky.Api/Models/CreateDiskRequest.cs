@@ -23,7 +23,6 @@ public sealed record CreateDiskRequest
 
     /// <summary>The disk's role (the platform's default is <see cref="DiskType.Data"/>).</summary>
     [AliasAs("disk_type")]
-    [Query(TreatAsString = true)]
     public DiskType? DiskType { get; init; }
 
     /// <summary>A VM to attach the new disk to.</summary>

@@ -66,12 +66,10 @@ public sealed record CreateVirtualMachineRequest
 
     /// <summary>OS family.</summary>
     [AliasAs("os_type")]
-    [Query(TreatAsString = true)]
     public OsType? OsType { get; init; }
 
     /// <summary>OS name.</summary>
     [AliasAs("os_name")]
-    [Query(TreatAsString = true)]
     public OsName? OsName { get; init; }
 
     /// <summary>Enable the VM agent (the platform's default is true).</summary>
@@ -96,7 +94,6 @@ public sealed record CreateVirtualMachineRequest
 
     /// <summary>Boot type (the platform's default is <see cref="BootType.Bios"/>).</summary>
     [AliasAs("boot_type")]
-    [Query(TreatAsString = true)]
     public BootType? BootType { get; init; }
 
     private bool PrintMembers(StringBuilder builder)

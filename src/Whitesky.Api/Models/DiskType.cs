@@ -4,7 +4,7 @@ namespace Whitesky.Api.Models;
 
 /// <summary>The role of a disk (<c>disk_type</c>). Values are the swagger's exact strings; a value this SDK does not know still reads as itself.</summary>
 [JsonConverter(typeof(StringEnumJsonConverter<DiskType>))]
-public readonly struct DiskType : IEquatable<DiskType>, IStringEnum<DiskType>
+public readonly struct DiskType : IEquatable<DiskType>, IFormattable, IStringEnum<DiskType>
 {
     private readonly string? _value;
 
@@ -53,4 +53,10 @@ public readonly struct DiskType : IEquatable<DiskType>, IStringEnum<DiskType>
 
     /// <summary>The wire string.</summary>
     public override string ToString() => Value;
+
+    /// <summary>The wire string (format and provider do not apply).</summary>
+    /// <param name="format">Ignored.</param>
+    /// <param name="formatProvider">Ignored.</param>
+    /// <returns>The wire string.</returns>
+    public string ToString(string? format, IFormatProvider? formatProvider) => Value;
 }

@@ -4,7 +4,7 @@ namespace Whitesky.Api.Models;
 
 /// <summary>The specific operating system (<c>os_name</c>) of a VM or image. Values are the swagger's exact strings; a value this SDK does not know still reads as itself.</summary>
 [JsonConverter(typeof(StringEnumJsonConverter<OsName>))]
-public readonly struct OsName : IEquatable<OsName>, IStringEnum<OsName>
+public readonly struct OsName : IEquatable<OsName>, IFormattable, IStringEnum<OsName>
 {
     private readonly string? _value;
 
@@ -185,4 +185,10 @@ public readonly struct OsName : IEquatable<OsName>, IStringEnum<OsName>
 
     /// <summary>The wire string.</summary>
     public override string ToString() => Value;
+
+    /// <summary>The wire string (format and provider do not apply).</summary>
+    /// <param name="format">Ignored.</param>
+    /// <param name="formatProvider">Ignored.</param>
+    /// <returns>The wire string.</returns>
+    public string ToString(string? format, IFormatProvider? formatProvider) => Value;
 }

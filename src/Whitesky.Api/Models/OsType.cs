@@ -4,7 +4,7 @@ namespace Whitesky.Api.Models;
 
 /// <summary>The operating system family (<c>os_type</c>) of a VM or image. Values are the swagger's exact strings; a value this SDK does not know still reads as itself.</summary>
 [JsonConverter(typeof(StringEnumJsonConverter<OsType>))]
-public readonly struct OsType : IEquatable<OsType>, IStringEnum<OsType>
+public readonly struct OsType : IEquatable<OsType>, IFormattable, IStringEnum<OsType>
 {
     private readonly string? _value;
 
@@ -62,4 +62,10 @@ public readonly struct OsType : IEquatable<OsType>, IStringEnum<OsType>
 
     /// <summary>The wire string.</summary>
     public override string ToString() => Value;
+
+    /// <summary>The wire string (format and provider do not apply).</summary>
+    /// <param name="format">Ignored.</param>
+    /// <param name="formatProvider">Ignored.</param>
+    /// <returns>The wire string.</returns>
+    public string ToString(string? format, IFormatProvider? formatProvider) => Value;
 }
