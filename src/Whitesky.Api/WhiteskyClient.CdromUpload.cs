@@ -122,7 +122,7 @@ public partial class WhiteskyClient
         {
             using var content = new ByteArrayContent(buffer, 0, length);
             content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
-            using var response = await CdromImages.UploadCdromPartAsync(customer, location, upload.UploadId, partNumber, upload.ObjectName, content, cancellationToken).ConfigureAwait(false);
+            using var response = await CdromImages.UploadCdromPartAsync(customer, location, upload.UploadId, partNumber.ToString(System.Globalization.CultureInfo.InvariantCulture), upload.ObjectName, content, cancellationToken).ConfigureAwait(false);
             var etag = response.Headers.ETag?.Tag
                 ?? (response.Headers.TryGetValues("ETag", out var values) ? values.FirstOrDefault() : null);
             if (string.IsNullOrEmpty(etag))

@@ -27,7 +27,7 @@ public interface ICdromImagesApi
     /// <param name="customerId">The customer.</param>
     /// <param name="location">The location.</param>
     /// <param name="uploadId">The upload.</param>
-    /// <param name="partId">The part number (1-based).</param>
+    /// <param name="partId">The part number (1-based, as the swagger's string).</param>
     /// <param name="objectName">The object name from <see cref="CreateCdromUploadAsync"/>.</param>
     /// <param name="content">The part's bytes; use a content that can be sent twice (e.g. <see cref="ByteArrayContent"/>) so a retry can resend it.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
@@ -38,7 +38,7 @@ public interface ICdromImagesApi
         [AliasAs("customer_id")] string customerId,
         [AliasAs("location")] string location,
         [AliasAs("upload_id")] string uploadId,
-        [AliasAs("part_id")] int partId,
+        [AliasAs("part_id")] string partId,
         [AliasAs("object_name")] string objectName,
         [Body] HttpContent content,
         CancellationToken cancellationToken = default);

@@ -148,8 +148,8 @@ public readonly struct OsName : IEquatable<OsName>, IFormattable, IStringEnum<Os
     /// <summary><c>Free bsd 13</c>.</summary>
     public static OsName FreeBsd13 { get; } = new("Free bsd 13");
 
-    /// <summary><c>Bsd - other</c>.</summary>
-    public static OsName BsdOther { get; } = new("Bsd - other");
+    /// <summary><c>BSD - other</c>.</summary>
+    public static OsName BsdOther { get; } = new("BSD - other");
 
     /// <summary><c>Mac OS</c>.</summary>
     public static OsName MacOS { get; } = new("Mac OS");
