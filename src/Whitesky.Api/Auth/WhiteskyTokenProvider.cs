@@ -25,6 +25,7 @@ internal sealed partial class WhiteskyTokenProvider
     private DateTimeOffset? _expiry;
     private Task<string>? _refreshing;
     private long _refreshCount;
+    private int _waitingForRefresh;
 
     public WhiteskyTokenProvider(IOptions<WhiteskyClientOptions> options, IHttpClientFactory httpClientFactory, TimeProvider timeProvider, ILogger<WhiteskyTokenProvider> logger)
     {
@@ -38,6 +39,9 @@ internal sealed partial class WhiteskyTokenProvider
 
     /// <summary>How many refresh calls went to the IAM.</summary>
     public long RefreshCount => Interlocked.Read(ref _refreshCount);
+
+    /// <summary>How many callers are waiting for the refresh in progress.</summary>
+    public int WaitingForRefresh => Volatile.Read(ref _waitingForRefresh);
 
     /// <summary>The token to send now, refreshed first when it is due; null when no JWT is configured.</summary>
     public async ValueTask<string?> GetTokenAsync(CancellationToken cancellationToken)
@@ -54,6 +58,7 @@ internal sealed partial class WhiteskyTokenProvider
             refresh = _refreshing ??= RefreshAsync(_token);
         }
 
+        Interlocked.Increment(ref _waitingForRefresh);
         try
         {
             return await refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -66,6 +71,10 @@ internal sealed partial class WhiteskyTokenProvider
             {
                 return _token;
             }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waitingForRefresh);
         }
     }
 
