@@ -112,7 +112,35 @@ public partial class WhiteskyClient
         var completion = new CdromUploadCompletion { ObjectName = upload.ObjectName, UploadedParts = parts };
         using var response = await CdromImages.FinishCdromUploadAsync(customer, location, upload.UploadId, name, osType, osName, completion, cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        return new CdromUploadResult(upload, parts, total, body);
+        return new CdromUploadResult(upload, parts, total, body, ReadCdromId(body));
+    }
+
+    private static long? ReadCdromId(string body)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(body);
+            var root = doc.RootElement;
+            if (root.ValueKind == System.Text.Json.JsonValueKind.Number && root.TryGetInt64(out var bare))
+            {
+                return bare;
+            }
+
+            foreach (var name in (string[])["cdrom_id", "image_id"])
+            {
+                if (root.ValueKind == System.Text.Json.JsonValueKind.Object && root.TryGetProperty(name, out var id)
+                    && id.ValueKind == System.Text.Json.JsonValueKind.Number && id.TryGetInt64(out var value))
+                {
+                    return value;
+                }
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Not JSON: no id to read.
+        }
+
+        return null;
     }
 
     private async Task<CdromUploadedPart> UploadPartAsync(

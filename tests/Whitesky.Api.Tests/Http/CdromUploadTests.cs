@@ -86,7 +86,7 @@ public sealed class CdromUploadTests : IAsyncLifetime
             }
 
             _assembled = listed.SelectMany(p => _parts[p.Number]).ToArray();
-            await ScriptedHttpServer.WriteJsonAsync(ctx, 200, """{"success": true}""");
+            await ScriptedHttpServer.WriteJsonAsync(ctx, 200, """{"cdrom_id": 31}""");
             return;
         }
 
@@ -120,7 +120,7 @@ public sealed class CdromUploadTests : IAsyncLifetime
         Assert.Equal(length, result.Bytes);
         Assert.Equal(Math.Max(1, (length + PartSize - 1) / PartSize), result.Parts.Count);
         Assert.Equal("up-1", result.Upload.UploadId);
-        Assert.Contains("success", result.FinishResponse, StringComparison.Ordinal);
+        Assert.Equal(31, result.CdromId);
         Assert.Equal(length, reported.DefaultIfEmpty(0).Max());
         Assert.True(_maxInFlight <= 3, $"{_maxInFlight} parts were in flight with a parallelism of 3");
     }
