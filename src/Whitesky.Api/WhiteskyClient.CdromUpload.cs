@@ -22,7 +22,7 @@ public partial class WhiteskyClient
     /// <param name="progress">Receives the number of bytes whose part is uploaded.</param>
     /// <param name="cancellationToken">Cancels the upload.</param>
     /// <returns>The upload, its parts and the finish answer.</returns>
-    public async Task<CdromUploadResult> UploadCdromAsync(
+    public virtual async Task<CdromUploadResult> UploadCdromAsync(
         Stream iso,
         string fileName,
         string name,

@@ -23,7 +23,7 @@ public partial class WhiteskyClient
     /// <returns>The disk as last read.</returns>
     /// <exception cref="TimeoutException">The status did not arrive in time (the message names the last status).</exception>
     /// <exception cref="WhiteskyApiException">A poll failed, or the disk reached a failed status.</exception>
-    public Task<DiskInfo> WaitForDiskCreatedAsync(long diskId, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+    public virtual Task<DiskInfo> WaitForDiskCreatedAsync(long diskId, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         WaitForStatusAsync("getDiskInfo", $"disk {diskId}", ct => GetDiskAsync(diskId, ct), d => d.Status, DiskCreatedStatuses, timeout, cancellationToken);
 
     /// <summary>Polls a VM until it runs.</summary>
@@ -33,7 +33,7 @@ public partial class WhiteskyClient
     /// <returns>The VM as last read.</returns>
     /// <exception cref="TimeoutException">The status did not arrive in time.</exception>
     /// <exception cref="WhiteskyApiException">A poll failed, or the VM reached a failed status.</exception>
-    public Task<VirtualMachineInfo> WaitForVirtualMachineRunningAsync(long vmId, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+    public virtual Task<VirtualMachineInfo> WaitForVirtualMachineRunningAsync(long vmId, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         WaitForVirtualMachineStatusAsync(vmId, VmRunningStatuses, timeout, cancellationToken);
 
     /// <summary>Polls a VM until it is stopped.</summary>
@@ -43,7 +43,7 @@ public partial class WhiteskyClient
     /// <returns>The VM as last read.</returns>
     /// <exception cref="TimeoutException">The status did not arrive in time.</exception>
     /// <exception cref="WhiteskyApiException">A poll failed, or the VM reached a failed status.</exception>
-    public Task<VirtualMachineInfo> WaitForVirtualMachineStoppedAsync(long vmId, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+    public virtual Task<VirtualMachineInfo> WaitForVirtualMachineStoppedAsync(long vmId, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         WaitForVirtualMachineStatusAsync(vmId, VmStoppedStatuses, timeout, cancellationToken);
 
     /// <summary>Polls a VM until its status is one of <paramref name="statuses"/>.</summary>
@@ -54,7 +54,7 @@ public partial class WhiteskyClient
     /// <returns>The VM as last read.</returns>
     /// <exception cref="TimeoutException">The status did not arrive in time.</exception>
     /// <exception cref="WhiteskyApiException">A poll failed, or the VM reached a failed status it was not waiting for.</exception>
-    public Task<VirtualMachineInfo> WaitForVirtualMachineStatusAsync(long vmId, IReadOnlyList<string> statuses, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+    public virtual Task<VirtualMachineInfo> WaitForVirtualMachineStatusAsync(long vmId, IReadOnlyList<string> statuses, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         WaitForStatusAsync("getVirtualMachineInfo", $"VM {vmId}", ct => GetVirtualMachineAsync(vmId, ct), v => v.Status, statuses, timeout, cancellationToken);
 
     private async Task<T> WaitForStatusAsync<T>(
