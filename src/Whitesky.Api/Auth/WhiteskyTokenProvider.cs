@@ -78,6 +78,49 @@ internal sealed partial class WhiteskyTokenProvider
         }
     }
 
+    /// <summary>Whether a refresh is possible at all (a JWT and an IAM URL are configured).</summary>
+    public bool CanRefresh => _options.IamUrl is not null && _token is not null;
+
+    /// <summary>
+    /// Refreshes after the platform refused <paramref name="rejected"/> (for example a token revoked before its
+    /// <c>exp</c>). If another caller already replaced that token, the current one is returned without a new refresh.
+    /// </summary>
+    /// <returns>The token to retry with, or null when no other token can be had.</returns>
+    public async ValueTask<string?> RefreshAfterRejectionAsync(string rejected, CancellationToken cancellationToken)
+    {
+        Task<string> refresh;
+        lock (_gate)
+        {
+            if (_options.IamUrl is null || _token is null)
+            {
+                return null;
+            }
+
+            if (!string.Equals(_token, rejected, StringComparison.Ordinal))
+            {
+                return _token;
+            }
+
+            refresh = _refreshing ??= RefreshAsync(_token);
+        }
+
+        Interlocked.Increment(ref _waitingForRefresh);
+        try
+        {
+            var token = await refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return string.Equals(token, rejected, StringComparison.Ordinal) ? null : token;
+        }
+        catch (WhiteskyApiException e)
+        {
+            LogRefreshFailed(_logger, e.StatusCode is { } s ? (int)s : 0);
+            return null;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waitingForRefresh);
+        }
+    }
+
     private bool IsExpired()
     {
         lock (_gate)

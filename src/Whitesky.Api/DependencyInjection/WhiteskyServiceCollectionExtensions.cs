@@ -77,6 +77,8 @@ public static class WhiteskyServiceCollectionExtensions
     {
         ContentSerializer = SystemTextJsonContentSerializer.ForContext(WhiteskyJsonContext.Default),
         UrlParameterFormatter = new WhiteskyUrlParameterFormatter(),
+        // JSON bodies are small; buffered they can be sent again (a retry, or a resend after a 401 and a token refresh).
+        Buffered = true,
         // Error statuses never reach Refit (WhiteskyErrorHandler throws first); exceptions from the handlers stay as they are.
         TransportExceptionFactory = (_, exception, _) => exception,
         DeserializationExceptionFactory = (response, exception) => ValueTask.FromResult<Exception?>(new WhiteskyApiException(

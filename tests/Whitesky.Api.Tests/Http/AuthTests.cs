@@ -173,4 +173,59 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal("JWT expired", e.PlatformMessage);
         Assert.Single(_server.Requests);
     }
+
+    [Fact]
+    public async Task A_jwt_the_platform_rejects_before_its_exp_is_refreshed_once_and_the_call_sent_again()
+    {
+        var revoked = TestJwt.Create(DateTimeOffset.UtcNow.AddHours(1));
+        var fresh = TestJwt.Create(DateTimeOffset.UtcNow.AddHours(2));
+        _server.Handle(async (r, ctx) =>
+        {
+            if (r.Path.StartsWith("/iam/", StringComparison.Ordinal))
+            {
+                await ctx.Response.WriteAsync(fresh);
+                return;
+            }
+
+            await ScriptedHttpServer.WriteJsonAsync(ctx, r.Authorization == "Bearer " + fresh ? 200 : 401, """{"vm_id": 12}""");
+        });
+        var (client, services) = ClientFactory.Create(_server, o =>
+        {
+            o.Jwt = revoked;
+            o.IamUrl = _server.IamUrl;
+        });
+        await using var _ = services;
+
+        var vmId = await client.ImportVirtualMachineFromS3Async(new Models.ImportVmFromS3Request
+        {
+            Link = "l", Key = "k", Secret = "s", Region = "r", Bucket = "b", ObjectName = "o", Name = "n", Description = "d",
+            VCpus = 1, Memory = 1, BootType = Models.BootType.Bios, OsType = Models.OsType.Linux, OsName = Models.OsName.LinuxOther,
+        });
+        await client.ListDisksAsync();
+
+        Assert.Equal(12, vmId);
+        Assert.Equal(
+            [("POST", "Bearer " + revoked), ("GET", "Bearer " + revoked), ("POST", "Bearer " + fresh), ("GET", "Bearer " + fresh)],
+            _server.Requests.Select(r => (r.Method, r.Authorization)));
+        Assert.Equal(_server.Requests[0].Body, _server.Requests[2].Body);
+        Assert.Equal(1, services.GetRequiredService<WhiteskyTokenProvider>().RefreshCount);
+    }
+
+    [Fact]
+    public async Task A_401_that_a_refresh_cannot_fix_surfaces_after_one_refresh()
+    {
+        var jwt = TestJwt.Create(DateTimeOffset.UtcNow.AddHours(1));
+        _server.Handle(async (r, ctx) => await ScriptedHttpServer.WriteJsonAsync(ctx, 401, """{"message": "no access"}"""));
+        var (client, services) = ClientFactory.Create(_server, o =>
+        {
+            o.Jwt = jwt;
+            o.IamUrl = _server.IamUrl;
+        });
+        await using var _ = services;
+
+        var e = await Assert.ThrowsAsync<WhiteskyApiException>(() => client.ListDisksAsync());
+
+        Assert.Equal(("listDisks", System.Net.HttpStatusCode.Unauthorized, "no access"), (e.OperationId, e.StatusCode, e.PlatformMessage));
+        Assert.Equal(["/api/", "/iam/"], _server.Requests.Select(r => r.Path[..5]));
+    }
 }
