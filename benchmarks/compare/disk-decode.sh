@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 RUNS=${RUNS:-5}
-CASES=${CASES:-raw qcow2 qcow2-zlib qcow2-zstd vmdk-sparse vmdk-stream}
+CASES=${CASES:-raw qcow2 qcow2-zlib qcow2-zstd vmdk-sparse vmdk-stream vhd vhdx vdi}
 WORK=${WORK:-$here/work/disk-decode}
 SIZE=2147483648
 mkdir -p "$WORK"
@@ -50,21 +50,27 @@ image_for() {
     qcow2-zstd) image="$WORK/disk-zstd.qcow2"; [ -f "$image" ] || qemu-img convert -c -f raw -O qcow2 -o compression_type=zstd "$SOURCE" "$image" ;;
     vmdk-sparse) image="$WORK/disk-sparse.vmdk"; [ -f "$image" ] || qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse "$SOURCE" "$image" ;;
     vmdk-stream) image="$WORK/disk-stream.vmdk"; [ -f "$image" ] || qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$SOURCE" "$image" ;;
+    vhd) image="$WORK/disk-dynamic.vhd"; [ -f "$image" ] || qemu-img convert -f raw -O vpc -o subformat=dynamic,force_size=on "$SOURCE" "$image" ;;
+    vdi) image="$WORK/disk-dynamic.vdi"; [ -f "$image" ] || qemu-img convert -f raw -O vdi -o static=off "$SOURCE" "$image" ;;
+    vhdx) image="$WORK/disk.vhdx"; [ -f "$image" ] || qemu-img convert -f raw -O vhdx -o subformat=dynamic "$SOURCE" "$image" ;;
     *) echo "disk-decode.sh: unknown case $case" >&2; return 1 ;;
   esac
   echo "$image"
 }
 
-format_of() { case "$1" in raw) echo raw ;; qcow2*) echo qcow2 ;; vmdk*) echo vmdk ;; esac; }
+format_of() { case "$1" in raw) echo raw ;; qcow2*) echo qcow2 ;; vmdk*) echo vmdk ;; vhdx*) echo vhdx ;; vhd) echo vhd ;; vdi) echo vdi ;; esac; }
+# qemu's name for the format (it calls VHD "vpc").
+peer_format_of() { case "$1" in vhd) echo vpc ;; *) format_of "$1" ;; esac; }
 
 for case in $CASES; do
   image=$(image_for "$case")
   format=$(format_of "$case")
+  peer_format=$(peer_format_of "$case")
 
   # Correctness first: our conversion must equal qemu-img's.
   rm -f "$WORK/ours.raw" "$WORK/theirs.raw"
   "$SDK" convert "$image" "$WORK/ours.raw" -f "$format" 2>/dev/null
-  qemu-img convert -f "$format" -O raw "$image" "$WORK/theirs.raw"
+  qemu-img convert -f "$peer_format" -O raw "$image" "$WORK/theirs.raw"
   if ! cmp -s "$WORK/ours.raw" "$WORK/theirs.raw"; then
     report_case "$case" qemu-img "the SDK's conversion differs from qemu-img's"
     continue
@@ -75,7 +81,7 @@ for case in $CASES; do
   sdk_times=() peer_times=()
   for run in $(seq "$RUNS"); do
     sdk=$(time_command "$SDK" convert "$image" --null -f "$format")
-    peer=$(time_command qemu-img convert -n -f "$format" "$image" --target-image-opts "driver=null-co,size=$SIZE")
+    peer=$(time_command qemu-img convert -n -f "$peer_format" "$image" --target-image-opts "driver=null-co,size=$SIZE")
     echo "disk-decode.sh: $case run $run: sdk $sdk s, qemu-img $peer s" >&2
     sdk_times+=("$sdk") peer_times+=("$peer")
   done

@@ -20,7 +20,12 @@ internal static class ImageCommands
         yield return Convert(verbose);
     }
 
-    private static Argument<string> ImageArgument() => new("IMAGE") { Description = "The disk image (raw, qcow2, vmdk, ...)." };
+    private static Argument<string> ImageArgument() => new("IMAGE") { Description = "The disk image (raw, qcow2, vmdk, vma, ...)." };
+
+    private static Option<string?> DeviceOption() => new("--device")
+    {
+        Description = "For a Proxmox VMA archive (.vma, .vma.gz, .vma.zst): the device to read, by name (drive-scsi0) or dev_id. Needed when the archive has more than one.",
+    };
 
     private static Option<string?> FormatOption() => new("--format", "-f")
     {
@@ -32,10 +37,18 @@ internal static class ImageCommands
         var image = ImageArgument();
         var format = FormatOption();
         var json = new Option<bool>("--json") { Description = "Print one JSON document." };
-        var command = new Command("inspect", "Describe a disk image: format, subformat, sizes, cluster size, compression, features, parents.") { image, format, json };
+        var device = DeviceOption();
+        var command = new Command("inspect", "Describe a disk image: format, subformat, sizes, cluster size, compression, features, parents; for a VMA archive without --device, its devices and config files.") { image, format, json, device };
         command.SetAction((parseResult, cancellationToken) => CommandExecution.RunAsync(parseResult, verbose, async (context, ct) =>
         {
-            await using var disk = await OpenAsync(parseResult.GetValue(image)!, parseResult.GetValue(format), ct);
+            var path = parseResult.GetValue(image)!;
+            if (parseResult.GetValue(device) is null && await IsVmaArchiveAsync(path, parseResult.GetValue(format), ct))
+            {
+                await InspectArchiveAsync(context, await VmaImages.DescribeAsync(path, ct), parseResult.GetValue(json));
+                return CommandExecution.Success;
+            }
+
+            await using var disk = await OpenAsync(path, parseResult.GetValue(format), parseResult.GetValue(device), ct);
             var report = ImageReport.From(await DiskImage.DescribeAsync(disk, ct));
             if (parseResult.GetValue(json))
             {
@@ -86,10 +99,11 @@ internal static class ImageCommands
         var image = ImageArgument();
         var format = FormatOption();
         var json = new Option<bool>("--json") { Description = "Print the map as JSON in the shape of qemu-img map --output=json." };
-        var command = new Command("map", "Print a disk image's allocation map from its metadata (data, zero, unallocated).") { image, format, json };
+        var device = DeviceOption();
+        var command = new Command("map", "Print a disk image's allocation map from its metadata (data, zero, unallocated).") { image, format, json, device };
         command.SetAction((parseResult, cancellationToken) => CommandExecution.RunAsync(parseResult, verbose, async (context, ct) =>
         {
-            await using var disk = await OpenAsync(parseResult.GetValue(image)!, parseResult.GetValue(format), ct);
+            await using var disk = await OpenAsync(parseResult.GetValue(image)!, parseResult.GetValue(format), parseResult.GetValue(device), ct);
             var entries = new List<ImageMapEntry>();
             await foreach (var extent in disk.GetExtentsAsync(0, disk.Capacity, ct))
             {
@@ -130,7 +144,8 @@ internal static class ImageCommands
         var output = new Argument<string?>("OUT") { Description = "The raw file to write (must not exist).", Arity = ArgumentArity.ZeroOrOne };
         var format = FormatOption();
         var toNull = new Option<bool>("--null") { Description = "Decode everything and write nothing (measures decoding, like qemu-img convert to null-co)." };
-        var command = new Command("convert", "Write the logical content of a disk image to a sparse raw file.") { image, output, format, toNull };
+        var device = DeviceOption();
+        var command = new Command("convert", "Write the logical content of a disk image (or of one device of a VMA archive) to a sparse raw file.") { image, output, format, toNull, device };
         command.SetAction((parseResult, cancellationToken) => CommandExecution.RunAsync(parseResult, verbose, async (context, ct) =>
         {
             var target = parseResult.GetValue(output);
@@ -145,23 +160,74 @@ internal static class ImageCommands
                 throw new CommandFailedException($"'{target}' exists; convert writes a new file and never overwrites one.");
             }
 
-            await using var disk = await OpenAsync(parseResult.GetValue(image)!, parseResult.GetValue(format), ct);
+            var path = parseResult.GetValue(image)!;
             var clock = Stopwatch.StartNew();
-            var bytes = await ImageConverter.ConvertAsync(disk, target, ct);
+            long bytes, capacity;
+            if (VmaImages.IsCompressedArchive(path) && File.Exists(path))
+            {
+                (bytes, capacity) = await VmaImages.ConvertCompressedAsync(path, parseResult.GetValue(device), target, ct);
+            }
+            else
+            {
+                await using var disk = await OpenAsync(path, parseResult.GetValue(format), parseResult.GetValue(device), ct);
+                (bytes, capacity) = (await ImageConverter.ConvertAsync(disk, target, ct), disk.Capacity);
+            }
+
             await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"{MigrateCommandLine.ToolName}: {(discard ? "decoded" : "wrote")} {bytes} data bytes of a {disk.Capacity}-byte disk in {clock.Elapsed.TotalSeconds:0.000} s"));
+                $"{MigrateCommandLine.ToolName}: {(discard ? "decoded" : "wrote")} {bytes} data bytes of a {capacity}-byte disk in {clock.Elapsed.TotalSeconds:0.000} s"));
             return CommandExecution.Success;
         }, cancellationToken));
         return command;
     }
 
-    private static Task<IVirtualDisk> OpenAsync(string path, string? format, CancellationToken cancellationToken)
+    private static async Task<IVirtualDisk> OpenAsync(string path, string? format, string? device, CancellationToken cancellationToken)
+    {
+        if (await IsVmaArchiveAsync(path, format, cancellationToken))
+        {
+            return await VmaImages.OpenDeviceAsync(path, device, cancellationToken);
+        }
+
+        if (device is not null)
+        {
+            throw new CommandFailedException($"--device picks a device of a VMA archive; '{path}' is not one.");
+        }
+
+        return await DiskImage.OpenAsync(path, new DiskImageOptions { Format = format }, cancellationToken);
+    }
+
+    private static Task<bool> IsVmaArchiveAsync(string path, string? format, CancellationToken cancellationToken)
     {
         if (!File.Exists(path))
         {
             throw new CommandFailedException($"'{path}' does not exist.");
         }
 
-        return DiskImage.OpenAsync(path, new DiskImageOptions { Format = format }, cancellationToken);
+        return VmaImages.IsArchiveAsync(path, format, cancellationToken);
+    }
+
+    private static async Task InspectArchiveAsync(CommandContext context, VmaArchiveReport report, bool json)
+    {
+        if (json)
+        {
+            await context.Output.WriteLineAsync(JsonSerializer.Serialize(report, ImagesJsonContext.Default.VmaArchiveReport));
+            return;
+        }
+
+        await context.Output.WriteLineAsync($"image: {report.Filename}");
+        await context.Output.WriteLineAsync("format: vma (Proxmox vzdump archive)");
+        if (report.Compression is not null)
+        {
+            await context.Output.WriteLineAsync($"compression: {report.Compression}");
+        }
+
+        await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"created: {report.Created:yyyy-MM-dd HH:mm:ss}Z"));
+        await context.Output.WriteLineAsync($"uuid: {report.Uuid}");
+        await context.Output.WriteLineAsync("config files: " + string.Join(", ", report.ConfigFiles.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Name} ({c.Size} bytes)"))));
+        await context.Output.WriteLineAsync("devices:");
+        foreach (var device in report.Devices)
+        {
+            var allocated = device.AllocatedBytes is { } bytes ? string.Create(CultureInfo.InvariantCulture, $", allocated {bytes} bytes") : "";
+            await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {device.Id} {device.Name}: virtual size {device.VirtualSize} bytes{allocated}"));
+        }
     }
 }

@@ -20,6 +20,7 @@ public static class MigrateCommandLine
         root.Options.Add(verbose);
         root.Subcommands.Add(NbdCommands.Create(verbose));
         root.Subcommands.Add(ServeCommand.Create(verbose));
+        root.Subcommands.Add(EmulatorCommand.Create(verbose));
         foreach (var command in ImageCommands.Create(verbose))
         {
             root.Subcommands.Add(command);

@@ -65,6 +65,38 @@ internal static class ImageConverter
         return written;
     }
 
+    /// <summary>
+    /// Converts a disk read in one pass (chunks in any order, as a VMA archive stores them); returns the bytes of data
+    /// written (or, without a target, decoded). Zero chunks and all-zero blocks stay holes of the new file.
+    /// </summary>
+    public static async Task<long> ConvertSequentialAsync(ISequentialDisk disk, string? target, CancellationToken cancellationToken)
+    {
+        SafeFileHandle? output = null;
+        if (target is not null)
+        {
+            output = File.OpenHandle(target, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.None, preallocationSize: 0);
+            RandomAccess.SetLength(output, disk.Capacity);
+        }
+
+        long written = 0;
+        try
+        {
+            await foreach (var chunk in disk.ReadChunksAsync(cancellationToken))
+            {
+                if (chunk.Kind == DiskChunkKind.Data)
+                {
+                    written += output is null ? chunk.Length : await WriteDataBlocksAsync(output, chunk.Offset, chunk.Data, cancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            output?.Dispose();
+        }
+
+        return written;
+    }
+
     private static async ValueTask<long> WriteDataBlocksAsync(SafeFileHandle output, long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         long written = 0;

@@ -6,4 +6,5 @@ namespace Whitesky.Migrate.Images;
 [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ImageReport))]
 [JsonSerializable(typeof(IReadOnlyList<ImageMapEntry>))]
+[JsonSerializable(typeof(VmaArchiveReport))]
 internal sealed partial class ImagesJsonContext : JsonSerializerContext;

@@ -14,4 +14,11 @@ public sealed record DiskImageOptions
 
     /// <summary>Longest chain of parents followed. Default 16.</summary>
     public int MaxChainDepth { get; init; } = 16;
+
+    /// <summary>
+    /// Open the image's own layer only: its parent (backing file, VMDK/VHD/VHDX parent) is not opened, and what
+    /// the image itself does not hold reads as zeroes and is reported <see cref="DiskExtentKind.Unallocated"/>.
+    /// This is how to see what a snapshot or differencing disk changed. Extent files and data files are still opened.
+    /// </summary>
+    public bool LayerOnly { get; init; }
 }

@@ -34,6 +34,11 @@ internal sealed class DiskOpenContext
     /// <summary>Opens a parent image (probing its format unless <paramref name="format"/> is given), one level deeper.</summary>
     public async Task<IVirtualDisk> OpenParentAsync(string referrer, string reference, string? format, CancellationToken cancellationToken)
     {
+        if (Options.LayerOnly)
+        {
+            return new AbsentParentDisk(reference);
+        }
+
         if (Depth + 1 > Options.MaxChainDepth)
         {
             throw new DiskFormatException($"{referrer}: its chain of parents is deeper than {Options.MaxChainDepth} images.");

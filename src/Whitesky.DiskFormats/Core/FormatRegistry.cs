@@ -7,6 +7,10 @@ internal static class FormatRegistry
     [
         new Qcow2.Qcow2Format(),
         new Vmdk.VmdkFormat(),
+        new Vhdx.VhdxFormat(),
+        new Vma.VmaFormat(),
+        new Vdi.VdiFormat(),
+        new Vhd.VhdFormat(), // recognised by its footer only: after every format with a magic at the start
         new Raw.RawFormat(),
     ];
 }
