@@ -593,6 +593,8 @@ internal sealed class TransferRun
     }
 
     /// <summary>Flushes the target, then records what was completed before the flush: a checkpoint never claims data the target may lose.</summary>
+    private Exception? _checkpointFailure;
+
     private async Task<bool> SaveCheckpointAsync(CancellationToken cancellationToken)
     {
         var completed = _completed.Snapshot();
@@ -609,6 +611,7 @@ internal sealed class TransferRun
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            _checkpointFailure = ex;
             TransferLog.CheckpointFailed(_logger, ex.Message);
             return false;
         }
@@ -625,11 +628,22 @@ internal sealed class TransferRun
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
-            await SaveCheckpointAsync(timeout.Token).ConfigureAwait(false);
+            // The connection that failed the transfer may be the one the FLUSH went to: the writes that completed
+            // before it broke are on the target all the same, so connect again (when the sink can) and record them.
+            if (!await SaveCheckpointAsync(timeout.Token).ConfigureAwait(false)
+                && _checkpointFailure is { } failure and not OperationCanceledException
+                && await _sink.RecoverAsync(failure, timeout.Token).ConfigureAwait(false))
+            {
+                await SaveCheckpointAsync(timeout.Token).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException)
         {
             TransferLog.CheckpointFailed(_logger, "the target did not answer a FLUSH in time");
+        }
+        catch (IOException ex)
+        {
+            TransferLog.CheckpointFailed(_logger, ex.Message);
         }
     }
 

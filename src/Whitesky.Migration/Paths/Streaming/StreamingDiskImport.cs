@@ -211,6 +211,7 @@ public sealed class StreamingDiskImport
                 }
 
                 job.DiskId = existingId;
+                job.Resumed = true;
                 job.DiskSizeGb = disk.DiskSize ?? sizeGb;
                 StreamingImportLog.DiskResumed(_logger, imagePath, existingId);
             }
@@ -288,7 +289,7 @@ public sealed class StreamingDiskImport
                 await UnexposeAsync(job, progress).ConfigureAwait(false);
             }
 
-            return new ImportedDisk(imagePath, info.Format, image.Capacity, job.DiskId.Value, job.DiskSizeGb, job.Created, layout, summary, relocation);
+            return new ImportedDisk(imagePath, info.Format, image.Capacity, job.DiskId.Value, job.DiskSizeGb, !job.Resumed, layout, summary, relocation);
         }
     }
 
@@ -500,7 +501,11 @@ public sealed class StreamingDiskImport
 
         public long DiskSizeGb { get; set; }
 
+        /// <summary>Whether an earlier or this run of the import created the disk (so that a failure may delete it).</summary>
         public bool Created { get; set; }
+
+        /// <summary>Whether the disk existed before this run (continued into).</summary>
+        public bool Resumed { get; set; }
 
         public bool Exposed { get; set; }
 
