@@ -22,6 +22,8 @@ public static class MigrateCommandLine
         root.Subcommands.Add(ServeCommand.Create(verbose));
         root.Subcommands.Add(CopyCommand.Create(verbose));
         root.Subcommands.Add(EmulatorCommand.Create(verbose));
+        root.Subcommands.Add(Paths.ImportDiskCommand.CreateGroup(verbose));
+        root.Subcommands.Add(Paths.RecoveryBootCommand.Create(verbose));
         foreach (var command in ImageCommands.Create(verbose))
         {
             root.Subcommands.Add(command);
