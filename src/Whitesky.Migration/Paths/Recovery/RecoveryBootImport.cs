@@ -56,8 +56,8 @@ public sealed class RecoveryBootImport
         {
             if (options.IsoPath is { } iso)
             {
-                Report(phase);
                 total = new FileInfo(iso).Length;
+                Report(phase);
                 var uploader = new CdromIsoUploader(_client, Context(_client.CustomerId, "CustomerId"), Context(_client.Location, "Location"));
                 (cdromId, upload) = await uploader.UploadAsync(iso, options.CdromName ?? Path.GetFileName(iso), options.OsType ?? OsType.Other,
                     options.OsName ?? OsName.OtherOther, options.UploadCheckpointPath, options.UploadParallelism,
