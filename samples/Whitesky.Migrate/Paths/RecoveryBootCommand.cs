@@ -108,7 +108,7 @@ internal static class RecoveryBootCommand
             await context.Output.WriteLineAsync(result.Instructions);
             if (whitesky.Emulator is not null)
             {
-                await context.Output.WriteLineAsync("(This went into an embedded emulator, gone when the command exits; set WHITESKY_URL and WHITESKY_TOKEN for a real whitesky.)");
+                await context.Output.WriteLineAsync("(This went into an embedded emulator that stops with the command; set WHITESKY_URL and WHITESKY_TOKEN for a real whitesky.)");
             }
 
             return CommandExecution.Success;
