@@ -201,9 +201,26 @@ public sealed class StreamingDiskImport
 
             Report(progress, job, StreamingImportPhase.CreatingDisk);
             var existing = source.ExistingDiskId ?? await ReadStateFileAsync(job, options, imagePath, cancellationToken).ConfigureAwait(false);
+            Whitesky.Api.Models.DiskInfo? disk = null;
+            if (existing is { } recorded && source.ExistingDiskId is null)
+            {
+                try
+                {
+                    disk = await _client.GetDiskAsync(recorded, cancellationToken).ConfigureAwait(false);
+                }
+                catch (WhiteskyApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+                {
+                    // The disk an earlier run recorded is gone: start over into a new one.
+                    DeleteStateFile(job, options);
+                    DeleteCheckpoint(job, options);
+                    job.Created = false;
+                    existing = null;
+                }
+            }
+
             if (existing is { } existingId)
             {
-                var disk = await _client.GetDiskAsync(existingId, cancellationToken).ConfigureAwait(false);
+                disk ??= await _client.GetDiskAsync(existingId, cancellationToken).ConfigureAwait(false);
                 if (disk.DiskSize is { } size && size * BytesPerGb < image.Capacity)
                 {
                     throw new StreamingImportException(string.Create(CultureInfo.InvariantCulture,
