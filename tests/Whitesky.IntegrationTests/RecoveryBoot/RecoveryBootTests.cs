@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Whitesky.Emulator;
 using Whitesky.Migration.Paths.Recovery;
 using Whitesky.Nbd.Tests.Peers;
@@ -146,6 +147,51 @@ public class RecoveryBootTests
         Assert.Empty(await bed.Client.ListVirtualMachinesAsync());
         Assert.Empty(await bed.Client.ListDisksAsync());
         Assert.NotNull(await bed.Client.GetCdromAsync(ex.CdromId.Value));
+    }
+
+    [Fact]
+    public async Task Cancelling_the_upload_keeps_its_checkpoint_and_creates_no_vm()
+    {
+        await using var bed = await StartAsync();
+        var iso = await IsoAsync(bed, 8 * PartSize, seed: 5);
+        var checkpoint = bed.Temp.File("cancelled.json");
+        using var cancel = new CancellationTokenSource();
+        var progress = new SynchronousProgress<RecoveryBootProgress>(p =>
+        {
+            if (p.UploadedBytes >= PartSize)
+            {
+                cancel.Cancel();
+            }
+        });
+
+        var ex = await Assert.ThrowsAsync<RecoveryBootCanceledException>(() => new RecoveryBootImport(bed.Client).StartAsync(
+            new RecoveryBootOptions { IsoPath = iso, VmName = "cancelled", DiskSizeGb = 1, UploadCheckpointPath = checkpoint, UploadParallelism = 1 }, progress, cancel.Token));
+
+        Assert.Contains("while uploading the ISO", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(checkpoint, ex.Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(checkpoint));
+        Assert.Empty(await bed.Client.ListVirtualMachinesAsync());
+        Assert.Empty(await bed.Client.ListDisksAsync());
+    }
+
+    [Fact]
+    public async Task Both_paths_come_from_dependency_injection()
+    {
+        await using var bed = await StartAsync();
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        services.AddWhiteskyApi(o =>
+        {
+            o.BaseUrl = bed.Emulator.BaseUrl;
+            o.Jwt = bed.Emulator.Jwt;
+            o.CustomerId = bed.Emulator.CustomerId;
+            o.CloudspaceId = bed.Emulator.CloudspaceId;
+            o.Location = bed.Emulator.Location;
+        }).AddWhiteskyMigration();
+        await using var provider = services.BuildServiceProvider();
+
+        Assert.NotNull(provider.GetRequiredService<Whitesky.Migration.Paths.Streaming.StreamingDiskImport>());
+        var result = await provider.GetRequiredService<RecoveryBootImport>().StartAsync(new RecoveryBootOptions { Veeam = true, VmName = "di", DiskSizeGb = 1, Start = false });
+        Assert.True((await bed.AdminAsync("vms", result.VmId)).GetProperty("veeam").GetBoolean());
     }
 
     private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
