@@ -4,7 +4,7 @@ using Whitesky.Emulator.Importing;
 
 namespace Whitesky.Emulator.Tests;
 
-/// <summary>import-vm-s3: 501 without an importer; with one plugged in, the VM reports IMPORTING and then runs with the disks made.</summary>
+/// <summary>import-vm-s3: the built-in importer by default; with one plugged in, the VM reports IMPORTING and then runs with the disks made.</summary>
 public class ImportTests
 {
     private static readonly object Body = new
@@ -25,13 +25,17 @@ public class ImportTests
     };
 
     [Fact]
-    public async Task Without_an_importer_the_call_is_501_with_a_clear_message()
+    public async Task Without_an_importer_plugged_in_the_built_in_one_answers_at_once_and_an_unreachable_link_ends_in_error()
     {
         await using var emulator = await WhiteskyEmulator.StartAsync();
         using var http = new EmulatorHttp(emulator);
-        var answer = await http.ExpectAsync(HttpStatusCode.NotImplemented, HttpMethod.Post, $"{http.Cloudspace}/vms/import-vm-s3", EmulatorHttp.Json(Body));
-        Assert.Contains("OVF", answer.GetProperty("message").GetString(), StringComparison.Ordinal);
+        var answer = await http.OkAsync(HttpMethod.Post, $"{http.Cloudspace}/vms/import-vm-s3", EmulatorHttp.Json(Body));
+        var vm = answer.GetProperty("vm_id").GetInt32();
         Assert.DoesNotContain("very-secret", answer.ToString(), StringComparison.Ordinal);
+        await WaitForStatusAsync(http, vm, "ERROR");
+        var error = (await http.AdminAsync(HttpMethod.Get, $"/vms/{vm}")).GetProperty("import_error").GetString();
+        Assert.Contains("web.ova", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("very-secret", error, StringComparison.Ordinal);
         var missing = await http.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Post, $"{http.Cloudspace}/vms/import-vm-s3", EmulatorHttp.Json(new { name = "x" }));
         Assert.True(missing.GetProperty("errors").TryGetProperty("bucket", out _));
     }

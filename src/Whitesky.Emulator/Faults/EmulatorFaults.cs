@@ -20,6 +20,7 @@ public sealed class EmulatorFaults
     private long _transitionTicks;
     private long _dropAfterBytes = -1;
     private volatile bool _failExposes;
+    private volatile bool _stallImports;
 
     internal EmulatorFaults()
     {
@@ -62,6 +63,16 @@ public sealed class EmulatorFaults
     {
         get => _failExposes;
         set => _failExposes = value;
+    }
+
+    /// <summary>
+    /// When set, an <c>import-vm-s3</c> started afterwards never progresses: its VM stays <c>IMPORTING</c> until it is
+    /// deleted or the emulator stops (an import that never completes).
+    /// </summary>
+    public bool StallImports
+    {
+        get => _stallImports;
+        set => _stallImports = value;
     }
 
     /// <summary>When set, every NBD connection (through an exposure made after or before) is cut once it has carried this many bytes in both directions together.</summary>
@@ -117,6 +128,7 @@ public sealed class EmulatorFaults
         Latency = TimeSpan.Zero;
         StateTransitionDelay = TimeSpan.Zero;
         FailExposes = false;
+        StallImports = false;
         DropNbdConnectionsAfterBytes = null;
     }
 

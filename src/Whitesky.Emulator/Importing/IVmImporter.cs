@@ -2,7 +2,7 @@ namespace Whitesky.Emulator.Importing;
 
 /// <summary>
 /// Imports a VM for <c>import-vm-s3</c>: fetches the object the request names, decodes its disks into disks of the
-/// emulator (through <see cref="IVmImportTarget"/>) and returns them. The emulator answers the call with the new
+/// emulator (through <see cref="IVmImportTarget"/>) and returns them. The built-in one is <see cref="S3OvfVmImporter"/>. The emulator answers the call with the new
 /// VM's id at once; the VM's status is <c>IMPORTING</c> (or what <see cref="IVmImportTarget.ReportStatus"/> says)
 /// until the import ends, then <c>RUNNING</c> or <c>ERROR</c>.
 /// </summary>
@@ -18,6 +18,9 @@ public interface IVmImportTarget
 {
     /// <summary>The new VM's id.</summary>
     int VmId { get; }
+
+    /// <summary>An empty folder for the importer's downloads, removed by the emulator when the import ends.</summary>
+    string ScratchDirectory { get; }
 
     /// <summary>Creates an empty (sparse) disk of <paramref name="sizeGb"/> GiB and returns its id and file.</summary>
     Task<EmulatorDiskFile> CreateDiskAsync(string name, int sizeGb, CancellationToken cancellationToken);

@@ -66,6 +66,11 @@ internal sealed partial class EmulatorApi
                     Faults.FailExposes = failExposes;
                 }
 
+                if (update?.StallImports is { } stallImports)
+                {
+                    Faults.StallImports = stallImports;
+                }
+
                 if (update?.DropNbdConnectionsAfterBytes is { } bytes)
                 {
                     Faults.DropNbdConnectionsAfterBytes = bytes < 0 ? null : bytes;
@@ -144,6 +149,7 @@ internal sealed partial class EmulatorApi
                 ["os_name"] = vm.OsName,
                 ["enable_vm_agent"] = vm.EnableVmAgent,
                 ["tpm_enabled"] = vm.TpmEnabled,
+                ["import_error"] = vm.ImportError,
             });
         });
         app.MapGet(AdminPath + "/disks/{disk_id:int}", async (int disk_id, CancellationToken cancellationToken) =>
@@ -167,6 +173,7 @@ internal sealed partial class EmulatorApi
         ["latency_ms"] = Faults.Latency.TotalMilliseconds,
         ["state_transition_ms"] = Faults.StateTransitionDelay.TotalMilliseconds,
         ["fail_exposes"] = Faults.FailExposes,
+        ["stall_imports"] = Faults.StallImports,
         ["drop_nbd_connections_after_bytes"] = Faults.DropNbdConnectionsAfterBytes,
         ["fail_operations"] = Faults.FailingOperations,
     };
@@ -176,6 +183,7 @@ internal sealed partial class EmulatorApi
         public double? LatencyMs { get; init; }
         public double? StateTransitionMs { get; init; }
         public bool? FailExposes { get; init; }
+        public bool? StallImports { get; init; }
         public long? DropNbdConnectionsAfterBytes { get; init; }
         public Dictionary<string, int>? FailOperations { get; init; }
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Whitesky.Emulator.Http;
@@ -11,6 +12,7 @@ internal sealed partial class EmulatorApi
 {
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _imports = [];
+    private readonly S3OvfVmImporter _builtInImporter = new();
 
     private async Task<IResult> ImportVmAsync(ApiCall call)
     {
@@ -18,8 +20,7 @@ internal sealed partial class EmulatorApi
         RequireBody(("boot_type", body.BootType), ("bucket", body.Bucket), ("description", body.Description), ("key", body.Key),
             ("link", body.Link), ("memory", body.Memory), ("name", body.Name), ("object_name", body.ObjectName), ("os_name", body.OsName),
             ("os_type", body.OsType), ("region", body.Region), ("secret", body.Secret), ("vcpus", body.Vcpus));
-        var importer = Options.VmImporter
-            ?? throw new ApiError(501, "import-vm-s3 is not implemented by this emulator yet: it needs the SDK's OVF support (plug an IVmImporter into WhiteskyEmulatorOptions.VmImporter)");
+        var importer = Options.VmImporter ?? _builtInImporter;
 
         var request = new VmImportRequest
         {
@@ -74,11 +75,22 @@ internal sealed partial class EmulatorApi
     private async Task RunImportAsync(IVmImporter importer, VmImportRequest request, VmRecord vm)
     {
         await Task.Yield();
-        var target = new ImportTarget(this, vm);
+        using var import = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        vm.Import = import;
+        var scratch = Path.Combine(DataDirectory, "imports", "vm-" + vm.Id.ToString(CultureInfo.InvariantCulture));
+        var target = new ImportTarget(this, vm, scratch);
         try
         {
-            var disks = await importer.ImportAsync(request, target, _stopping.Token).ConfigureAwait(false);
-            using var _ = await LockAsync(_stopping.Token).ConfigureAwait(false);
+            Directory.CreateDirectory(scratch);
+            if (Faults.StallImports)
+            {
+                // An import that never completes: only deleting the VM or stopping the emulator ends it.
+                await Task.Delay(Timeout.Infinite, import.Token).ConfigureAwait(false);
+            }
+
+            var disks = await importer.ImportAsync(request, target, import.Token).ConfigureAwait(false);
+            using var _ = await LockAsync(import.Token).ConfigureAwait(false);
+            import.Token.ThrowIfCancellationRequested();
             foreach (var id in disks)
             {
                 var disk = FindDisk(id);
@@ -90,26 +102,56 @@ internal sealed partial class EmulatorApi
 
             vm.BootDiskId = disks.Count > 0 ? disks[0] : null;
             vm.Status = VmStatus.Running;
+            vm.Import = null;
             Touch(vm);
         }
 #pragma warning disable CA1031 // Whatever the importer throws becomes the VM's ERROR status, as on the platform.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            LogImportFailed(_logger, vm.Id, ex);
-            vm.Status = VmStatus.Error;
+            using var _ = await LockAsync(CancellationToken.None).ConfigureAwait(false);
+            vm.Import = null;
+            if (vm.DeletionTime is null && _vms.ContainsKey(vm.Id))
+            {
+                // A VM deleted during its import stays deleted; any other end is the VM's ERROR status.
+                LogImportFailed(_logger, vm.Id, ex);
+                vm.ImportError = ex is OperationCanceledException ? "the emulator stopped during the import" : ex.Message;
+                vm.Status = VmStatus.Error;
+                Touch(vm);
+            }
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(scratch, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort: the folder is inside the emulator's data directory.
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
         }
     }
 
-    private sealed class ImportTarget(EmulatorApi api, VmRecord vm) : IVmImportTarget
+    private sealed class ImportTarget(EmulatorApi api, VmRecord vm, string scratch) : IVmImportTarget
     {
         public int VmId => vm.Id;
+
+        public string ScratchDirectory => scratch;
 
         public async Task<EmulatorDiskFile> CreateDiskAsync(string name, int sizeGb, CancellationToken cancellationToken)
         {
             ArgumentException.ThrowIfNullOrEmpty(name);
             CheckDiskSize(sizeGb);
             using var _ = await api.LockAsync(cancellationToken).ConfigureAwait(false);
+            if (vm.DeletionTime is not null || !api._vms.ContainsKey(vm.Id))
+            {
+                throw new OperationCanceledException($"virtual machine {vm.Id} was deleted during its import");
+            }
+
             var disk = api.NewDisk(name, "Imported disk of " + vm.Name, sizeGb, 2000, "DATA");
             api.Attach(vm, disk);
             return new EmulatorDiskFile(disk.Id, disk.Path);

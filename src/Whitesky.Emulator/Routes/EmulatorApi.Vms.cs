@@ -252,6 +252,13 @@ internal sealed partial class EmulatorApi
         }
 
         vm.CdromIds.Clear();
+        if (vm.Import is { } import)
+        {
+            // Deleting an importing VM ends its import; disks it made so far went with the VM above.
+            vm.Import = null;
+            await import.CancelAsync().ConfigureAwait(false);
+        }
+
         if (permanently)
         {
             _vms.Remove(vm.Id);

@@ -78,6 +78,12 @@ internal sealed class VmRecord
     public required DateTimeOffset CreationTime { get; init; }
     public DateTimeOffset UpdateTime { get; set; }
     public DateTimeOffset? DeletionTime { get; set; }
+
+    /// <summary>Why an import-vm-s3 ended in ERROR (the platform tells by mail or callback; the emulator shows it under /_emulator/vms).</summary>
+    public string? ImportError { get; set; }
+
+    /// <summary>Cancels the running import when the VM is deleted.</summary>
+    public CancellationTokenSource? Import { get; set; }
 }
 
 internal sealed class CdromRecord
