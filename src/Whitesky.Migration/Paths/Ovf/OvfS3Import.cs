@@ -335,7 +335,7 @@ public sealed partial class OvfS3Import
             OvfS3ImportStage.Packaging => "building the OVA",
             OvfS3ImportStage.Validating => "validating the package",
             OvfS3ImportStage.Uploading => "uploading the package to S3",
-            OvfS3ImportStage.Importing => "whitesky imported the VM",
+            OvfS3ImportStage.Importing => "whitesky was importing the VM",
             OvfS3ImportStage.CleaningUp => "deleting the staged object",
             _ => "finishing",
         };
