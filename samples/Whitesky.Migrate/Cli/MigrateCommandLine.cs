@@ -22,7 +22,9 @@ public static class MigrateCommandLine
         root.Subcommands.Add(ServeCommand.Create(verbose));
         root.Subcommands.Add(CopyCommand.Create(verbose));
         root.Subcommands.Add(EmulatorCommand.Create(verbose));
-        root.Subcommands.Add(Paths.ImportDiskCommand.CreateGroup(verbose));
+        var import = Paths.ImportDiskCommand.CreateGroup(verbose);
+        import.Subcommands.Add(ImportOvfCommand.Create(verbose));
+        root.Subcommands.Add(import);
         root.Subcommands.Add(Paths.RecoveryBootCommand.Create(verbose));
         foreach (var command in ImageCommands.Create(verbose))
         {
