@@ -133,7 +133,11 @@ public sealed partial class S3OvfVmImporter : IVmImporter
         }
         catch (AmazonS3Exception e)
         {
-            throw new InvalidDataException($"s3://{bucket}/{key} could not be read: {(int)e.StatusCode} {e.ErrorCode}: {e.Message}", e);
+            throw new IOException($"s3://{bucket}/{key} could not be read: {(int)e.StatusCode} {e.ErrorCode}: {e.Message}", e);
+        }
+        catch (Exception e) when (e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"s3://{bucket}/{key} could not be read from the S3 endpoint: {e.Message}", e);
         }
     }
 
