@@ -9,7 +9,7 @@ namespace Whitesky.Migration.Replication;
 /// differs are copied. Every pass reads the whole allocated disk locally; what crosses the network is the change.
 /// Memory: 16 bytes per block (1 MiB blocks: 16 MiB per TiB).
 /// </summary>
-public sealed class BlockHashChangeSource : IChangeSource
+public sealed class BlockHashChangeSource : IChangeSource, IChangeSourceState
 {
     /// <summary>The default hashing block: 1 MiB.</summary>
     public const int DefaultBlockSize = 1024 * 1024;

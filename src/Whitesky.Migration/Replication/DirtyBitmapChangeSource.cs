@@ -12,7 +12,7 @@ namespace Whitesky.Migration.Replication;
 /// again; with <see cref="DirtyBitmapChangeSourceOptions.CompareHashes"/> (the default) each dirty block is read and
 /// hashed, and only blocks whose content differs from what the previous pass copied are sent.
 /// </summary>
-public sealed class DirtyBitmapChangeSource : IChangeSource
+public sealed class DirtyBitmapChangeSource : IChangeSource, IChangeSourceState
 {
     private readonly NbdClient _client;
     private readonly string _context;
@@ -123,8 +123,71 @@ public sealed class DirtyBitmapChangeSource : IChangeSource
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Writes the hashes of the blocks the committed passes sent (16 bytes per block sent since pass 0), so that a
+    /// restarted replication sends only blocks whose content differs from them.
+    /// </summary>
+    public async Task SaveStateAsync(Stream destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var bytes = new byte[StateHeaderSize + (_sent.Count * 24L)];
+        StateMagic.CopyTo(bytes);
+        BitConverter.TryWriteBytes(bytes.AsSpan(8, 8), Capacity);
+        BitConverter.TryWriteBytes(bytes.AsSpan(16, 4), _options.HashBlockSize);
+        BitConverter.TryWriteBytes(bytes.AsSpan(20, 4), _sent.Count);
+        var position = StateHeaderSize;
+        foreach (var (block, hash) in _sent.OrderBy(p => p.Key))
+        {
+            BitConverter.TryWriteBytes(bytes.AsSpan(position, 8), block);
+            BitConverter.TryWriteBytes(bytes.AsSpan(position + 8, 8), (ulong)(hash >> 64));
+            BitConverter.TryWriteBytes(bytes.AsSpan(position + 16, 8), (ulong)hash);
+            position += 24;
+        }
+
+        await destination.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads hashes written by <see cref="SaveStateAsync"/> for an export of the same size and hash block size.</summary>
+    /// <exception cref="InvalidDataException">The state belongs to another export size or block size, or is damaged.</exception>
+    public async Task LoadStateAsync(Stream source, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var header = new byte[StateHeaderSize];
+        var read = await source.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        var blocks = (Capacity + _options.HashBlockSize - 1) / _options.HashBlockSize;
+        var count = read == header.Length ? BitConverter.ToInt32(header, 20) : -1;
+        if (read != header.Length || !header.AsSpan(0, 8).SequenceEqual(StateMagic) || BitConverter.ToInt64(header, 8) != Capacity
+            || BitConverter.ToInt32(header, 16) != _options.HashBlockSize || count < 0 || count > blocks)
+        {
+            throw new InvalidDataException($"The saved dirty-bitmap hashes do not belong to {Name} ({Capacity} bytes in blocks of {_options.HashBlockSize}).");
+        }
+
+        var entries = new byte[count * 24L];
+        if (await source.ReadAtLeastAsync(entries, entries.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false) != entries.Length)
+        {
+            throw new InvalidDataException($"The saved dirty-bitmap hashes of {Name} are truncated ({count} blocks announced).");
+        }
+
+        _sent.Clear();
+        for (var i = 0; i < count; i++)
+        {
+            var entry = entries.AsSpan(i * 24, 24);
+            var block = BitConverter.ToInt64(entry[..8]);
+            if (block < 0 || block >= blocks)
+            {
+                throw new InvalidDataException($"The saved dirty-bitmap hashes of {Name} name block {block}, outside the export's {blocks} blocks.");
+            }
+
+            _sent[block] = new UInt128(BitConverter.ToUInt64(entry[8..16]), BitConverter.ToUInt64(entry[16..24]));
+        }
+    }
+
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => _client.DisposeAsync();
+
+    private const int StateHeaderSize = 24;
+
+    private static ReadOnlySpan<byte> StateMagic => "WSDBMAP1"u8;
 
     private async Task<List<ChangedRange>> MapAsync(string context, Func<NbdExtent, bool> wanted, CancellationToken cancellationToken)
     {

@@ -45,6 +45,25 @@ public sealed class DiskTransfer
         return await run.RunAsync(source, null, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Copies only <paramref name="ranges"/> of a random-access disk (an incremental replication pass): each range is
+    /// read whole and written through the same pooled window of requests; inside the ranges the target is not assumed
+    /// to read as zero (all-zero blocks are zeroed), outside them it is left untouched. Ranges must be sorted and not
+    /// overlap; they are widened to the target's block size. No checkpoint is kept (a range copy is repeated whole).
+    /// </summary>
+    /// <exception cref="TransferException">The source cannot be read, the target does not fit or failed for good.</exception>
+    /// <exception cref="TransferVerificationException">Verification found ranges that differ.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    public async Task<TransferSummary> CopyRangesAsync(IVirtualDisk source, IReadOnlyList<TransferRange> ranges, IBlockSink target,
+        IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(ranges);
+        ArgumentNullException.ThrowIfNull(target);
+        var run = new TransferRun(_options, _logger, source.Describe(), source.Capacity, target, p => Report(p, progress));
+        return await run.RunRangesAsync(source, ranges, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Copies a sequential disk (a stream decoded once, in one pass); decoding runs while earlier chunks are sent.</summary>
     /// <exception cref="TransferException">The source cannot be read, the target does not fit or failed for good.</exception>
     /// <exception cref="TransferVerificationException">Verification found ranges that differ.</exception>

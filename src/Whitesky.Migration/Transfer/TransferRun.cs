@@ -25,7 +25,9 @@ internal sealed class TransferRun
     private readonly Lock _verifyLock = new();
 
     private RangeSet _completed = new();
+    private IReadOnlyList<TransferRange>? _ranges;
     private long _total;
+    private long _work;
     private int _alignment;
     private int _requestSize;
     private int _zeroBlockSize;
@@ -64,6 +66,20 @@ internal sealed class TransferRun
 
     private string SourceName => _sourceInfo.Name;
 
+    /// <summary>The checkpoint store, unless this run copies given ranges (those are repeated whole).</summary>
+    private ITransferCheckpointStore? Store => _ranges is null ? _options.CheckpointStore : null;
+
+    /// <summary>
+    /// Copies only <paramref name="ranges"/> (sorted, not overlapping): inside them the target is not assumed to read
+    /// as zero (zero blocks are zeroed), outside them it is left untouched. No checkpoint is kept: a range copy is
+    /// short and is repeated whole.
+    /// </summary>
+    public Task<TransferSummary> RunRangesAsync(IVirtualDisk disk, IReadOnlyList<TransferRange> ranges, CancellationToken cancellationToken)
+    {
+        _ranges = ranges;
+        return RunAsync(disk, null, cancellationToken);
+    }
+
     public async Task<TransferSummary> RunAsync(IVirtualDisk? disk, ISequentialDisk? stream, CancellationToken cancellationToken)
     {
         _clock.Start();
@@ -76,7 +92,7 @@ internal sealed class TransferRun
 
         using var ticker = new CancellationTokenSource();
         var progressLoop = ProgressLoopAsync(ticker.Token);
-        var checkpointLoop = _options.CheckpointStore is null ? Task.CompletedTask : CheckpointLoopAsync(ticker.Token);
+        var checkpointLoop = Store is null ? Task.CompletedTask : CheckpointLoopAsync(ticker.Token);
         var succeeded = false;
         try
         {
@@ -117,7 +133,7 @@ internal sealed class TransferRun
             }
 
             succeeded = true;
-            if (_options.CheckpointStore is { } store)
+            if (Store is { } store)
             {
                 await store.DeleteAsync(_key, cancellationToken).ConfigureAwait(false);
             }
@@ -169,6 +185,15 @@ internal sealed class TransferRun
         _bandwidth = _options.BandwidthLimit is { } limit ? new BandwidthLimiter(limit) : null;
 
         _key = DiskTransfer.CheckpointKey(_sourceInfo, _options.SourceIdentity, _sink, _options.TargetIdentity);
+        _work = _total;
+        if (_ranges is not null)
+        {
+            _ranges = AlignRanges(_ranges);
+            _work = _ranges.Sum(r => r.Length);
+            _targetIsZero = false;
+            return;
+        }
+
         TransferCheckpoint? checkpoint = null;
         if (_options.CheckpointStore is { } store)
         {
@@ -213,9 +238,62 @@ internal sealed class TransferRun
         return size;
     }
 
+    /// <summary>The ranges widened to the target's block size, clipped to the target's covered size, and merged.</summary>
+    private List<TransferRange> AlignRanges(IReadOnlyList<TransferRange> ranges)
+    {
+        var aligned = new List<TransferRange>();
+        var previousEnd = 0L;
+        foreach (var range in ranges)
+        {
+            if (range.Offset < previousEnd || range.Length < 0 || range.End > _capacity)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"The range at {range.Offset} length {range.Length} is not sorted, overlaps, or ends beyond the source's {_capacity} bytes."), nameof(ranges));
+            }
+
+            previousEnd = range.End;
+            if (range.Length == 0)
+            {
+                continue;
+            }
+
+            var start = range.Offset / _alignment * _alignment;
+            var end = Math.Min((range.End + _alignment - 1) / _alignment * _alignment, _total);
+            if (aligned.Count > 0 && aligned[^1].End >= start)
+            {
+                aligned[^1] = aligned[^1] with { Length = Math.Max(aligned[^1].End, end) - aligned[^1].Offset };
+            }
+            else
+            {
+                aligned.Add(new TransferRange(start, end - start));
+            }
+        }
+
+        return aligned;
+    }
+
+    private async IAsyncEnumerable<(long Offset, long Length, bool IsData)> PlannedRunsAsync(IVirtualDisk disk,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (_ranges is null)
+        {
+            await foreach (var run in AlignedExtentsAsync(disk, cancellationToken).ConfigureAwait(false))
+            {
+                yield return run;
+            }
+
+            yield break;
+        }
+
+        foreach (var range in _ranges)
+        {
+            yield return (range.Offset, range.Length, true);
+        }
+    }
+
     private async Task CopyRandomAccessAsync(IVirtualDisk disk, CancellationToken cancellationToken)
     {
-        await foreach (var (offset, length, isData) in AlignedExtentsAsync(disk, cancellationToken).ConfigureAwait(false))
+        await foreach (var (offset, length, isData) in PlannedRunsAsync(disk, cancellationToken).ConfigureAwait(false))
         {
             foreach (var missing in _completed.Missing(offset, length))
             {
@@ -524,7 +602,7 @@ internal sealed class TransferRun
                 if (!recovered)
                 {
                     var retried = attempt == 0 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" after {attempt} retries");
-                    var resume = _options.CheckpointStore is null
+                    var resume = Store is null
                         ? string.Empty
                         : " The checkpoint holds what was completed; run the same transfer again to resume.";
                     throw new TransferException(string.Create(CultureInfo.InvariantCulture,
@@ -620,7 +698,7 @@ internal sealed class TransferRun
     /// <summary>After a failure or cancellation: records what was done if the target still answers a FLUSH (bounded wait).</summary>
     private async Task SaveFinalCheckpointAsync()
     {
-        if (_options.CheckpointStore is null || _phase != TransferPhase.Copying)
+        if (Store is null || _phase != TransferPhase.Copying)
         {
             return;
         }
@@ -773,12 +851,12 @@ internal sealed class TransferRun
         var completed = _phase == TransferPhase.Planning ? _resumed : _completed.TotalBytes;
         var doneThisRun = completed - _resumed;
         TimeSpan? remaining = doneThisRun > 0 && _phase == TransferPhase.Copying
-            ? TimeSpan.FromSeconds(elapsed.TotalSeconds * (_total - completed) / doneThisRun)
+            ? TimeSpan.FromSeconds(elapsed.TotalSeconds * Math.Max(0, _work - completed) / doneThisRun)
             : null;
         return new TransferProgress
         {
             Phase = _phase,
-            TotalBytes = _total,
+            TotalBytes = _work,
             CompletedBytes = completed,
             BytesRead = Interlocked.Read(ref _read),
             BytesWritten = written,
@@ -800,7 +878,7 @@ internal sealed class TransferRun
         {
             Source = SourceName,
             Target = _sink.Name,
-            TotalBytes = _total,
+            TotalBytes = _work,
             BytesRead = progress.BytesRead,
             BytesWritten = progress.BytesWritten,
             BytesZeroed = progress.BytesZeroed,
