@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Whitesky.Migration.Transfer;
@@ -67,17 +68,17 @@ public sealed class ReplicationSession
         options ??= new ReplicationOptions();
         options.Validate();
 
-        var fresh = new ReplicationState { Source = source.Name, Target = target.Name, Capacity = source.Capacity };
+        // The capacity is filled in by the first pass (a snapshot chain knows it only once opened).
+        var fresh = new ReplicationState { Source = Identity(source), Target = target.Name, Capacity = 0 };
         if (options.StatePath is not { } path || !File.Exists(path))
         {
             return new ReplicationSession(source, target, options, transfer, loggerFactory, timeProvider, fresh);
         }
 
         var state = await ReplicationState.LoadAsync(path, cancellationToken).ConfigureAwait(false);
-        if (state.Capacity != source.Capacity || !string.Equals(state.Source, source.Name, StringComparison.Ordinal))
+        if (!string.Equals(state.Source, Identity(source), StringComparison.Ordinal))
         {
-            throw new InvalidDataException(
-                $"The replication state {path} belongs to {state.Source} ({state.Capacity} bytes), not to {source.Name} ({source.Capacity} bytes).");
+            throw new InvalidDataException($"The replication state {path} belongs to {state.Source}, not to {Identity(source)}.");
         }
 
         if (state.NextPass > 0 && source is IChangeSourceState persistent)
@@ -194,6 +195,16 @@ public sealed class ReplicationSession
             var changes = await _source.GetChangesAsync(pass, cancellationToken).ConfigureAwait(false);
             var scan = clock.Elapsed;
             var changed = changes.Bytes;
+            if (State.Capacity == 0 && State.NextPass == 0)
+            {
+                State = State with { Capacity = _source.Capacity };
+            }
+            else if (State.Capacity != _source.Capacity)
+            {
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"The replication of {State.Source} was of {State.Capacity} bytes, but the source now has {_source.Capacity} bytes: start a new replication."));
+            }
+
             Report(new ReplicationProgress { Pass = pass, Stage = ReplicationStage.Copying, BytesChanged = changed }, progress);
 
             TransferSummary? summary = null;
@@ -276,6 +287,9 @@ public sealed class ReplicationSession
 
         await State.SaveAsync(path, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>What identifies the source in the state: a snapshot chain by its base image (its name follows the newest layer).</summary>
+    private static string Identity(IChangeSource source) => source is SnapshotDeltaChangeSource snapshots ? snapshots.Layers[0] : source.Name;
 
     private static string ChangesPath(string statePath) => statePath + ".changes";
 
