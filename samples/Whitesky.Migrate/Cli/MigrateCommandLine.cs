@@ -26,6 +26,8 @@ public static class MigrateCommandLine
         import.Subcommands.Add(ImportOvfCommand.Create(verbose));
         root.Subcommands.Add(import);
         root.Subcommands.Add(Paths.RecoveryBootCommand.Create(verbose));
+        root.Subcommands.Add(ReplicateCommand.Create(verbose));
+        root.Subcommands.Add(CutoverCommand.Create(verbose));
         foreach (var command in ImageCommands.Create(verbose))
         {
             root.Subcommands.Add(command);
