@@ -56,7 +56,8 @@ internal static class ReplicateCommand
     {
         await using var changes = await ReplicationEndpoints.OpenSourceAsync(source, kind, layers, cancellationToken);
         var capacity = await CapacityAsync(changes, cancellationToken);
-        var (sink, disk, client) = await ReplicationEndpoints.OpenTargetAsync(target, Path.GetFileName(source.Split('?')[0]), capacity, connections, cancellationToken);
+        var name = Path.GetFileName(source.Split('?')[0].TrimEnd('/')) is { Length: > 0 } file && !file.Contains(':', StringComparison.Ordinal) ? file : "replicated-disk";
+        var (sink, disk, client) = await ReplicationEndpoints.OpenTargetAsync(target, name, capacity, connections, cancellationToken);
         try
         {
             if (disk is not null)

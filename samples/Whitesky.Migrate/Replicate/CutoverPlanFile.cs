@@ -3,32 +3,35 @@ using System.Text.Json.Serialization;
 
 namespace Whitesky.Migrate.Replicate;
 
-/// <summary>The JSON plan of <c>whitesky-migrate cutover PLAN.json</c> (snake_case; see docs/nearly-online.md).</summary>
+/// <summary>
+/// The JSON plan of <c>whitesky-migrate cutover PLAN.json</c> (snake_case; see docs/nearly-online.md). Optional members have
+/// setters, not init: the JSON source generator sets missing init-only members to default, losing their initializers.
+/// </summary>
 internal sealed record CutoverPlanFile
 {
     public required string Application { get; init; }
 
     public required IReadOnlyList<CutoverVmFile> Vms { get; init; }
 
-    public long? MaxDeltaBytes { get; init; }
+    public long? MaxDeltaBytes { get; set; }
 
-    public double? MaxReplicationAgeSeconds { get; init; } = 1800;
+    public double? MaxReplicationAgeSeconds { get; set; } = 1800;
 
-    public IReadOnlyList<string> DnsNames { get; init; } = [];
+    public IReadOnlyList<string> DnsNames { get; set; } = [];
 
-    public double MaxDnsTtlSeconds { get; init; } = 300;
+    public double MaxDnsTtlSeconds { get; set; } = 300;
 
     /// <summary>host:port of the name server asked for TTLs; null for the system's.</summary>
-    public string? DnsServer { get; init; }
+    public string? DnsServer { get; set; }
 
     /// <summary>whitesky DNS records switched after validation (and back on rollback).</summary>
-    public IReadOnlyList<DnsRecordFile> DnsRecords { get; init; } = [];
+    public IReadOnlyList<DnsRecordFile> DnsRecords { get; set; } = [];
 
-    public double ValidationTimeoutSeconds { get; init; } = 300;
+    public double ValidationTimeoutSeconds { get; set; } = 300;
 
-    public double ProbeIntervalSeconds { get; init; } = 2;
+    public double ProbeIntervalSeconds { get; set; } = 2;
 
-    public bool Rollback { get; init; } = true;
+    public bool Rollback { get; set; } = true;
 
     public static async Task<CutoverPlanFile> LoadAsync(string path, CancellationToken cancellationToken)
     {
@@ -56,11 +59,11 @@ internal sealed record CutoverVmFile
     public required string Stop { get; init; }
 
     /// <summary>Shell command that starts the source VM again on rollback.</summary>
-    public string? Restart { get; init; }
+    public string? Restart { get; set; }
 
     public required TargetVmFile Target { get; init; }
 
-    public IReadOnlyList<ProbeFile> Probes { get; init; } = [];
+    public IReadOnlyList<ProbeFile> Probes { get; set; } = [];
 }
 
 internal sealed record ReplicatedDiskFile
@@ -71,7 +74,7 @@ internal sealed record ReplicatedDiskFile
     /// <summary>bitmap:NAME, hash or snapshots.</summary>
     public required string ChangeSource { get; init; }
 
-    public IReadOnlyList<string> Layers { get; init; } = [];
+    public IReadOnlyList<string> Layers { get; set; } = [];
 
     /// <summary>The replication state file written by <c>replicate --state</c>.</summary>
     public required string State { get; init; }
@@ -82,33 +85,33 @@ internal sealed record ReplicatedDiskFile
 
 internal sealed record TargetVmFile
 {
-    public string? Name { get; init; }
+    public string? Name { get; set; }
 
-    public long Vcpus { get; init; } = 1;
+    public long Vcpus { get; set; } = 1;
 
-    public long MemoryMib { get; init; } = 1024;
+    public long MemoryMib { get; set; } = 1024;
 
     /// <summary>bios, uefi or uefi-secure-boot.</summary>
-    public string? BootType { get; init; }
+    public string? BootType { get; set; }
 
     /// <summary>An existing VM to start instead of creating one.</summary>
-    public long? VmId { get; init; }
+    public long? VmId { get; set; }
 }
 
 internal sealed record ProbeFile
 {
     /// <summary>host:port that must accept a TCP connection.</summary>
-    public string? Tcp { get; init; }
+    public string? Tcp { get; set; }
 
     /// <summary>A URL that must answer (with <see cref="Status"/> and <see cref="Contains"/> when given).</summary>
-    public string? Http { get; init; }
+    public string? Http { get; set; }
 
-    public int? Status { get; init; }
+    public int? Status { get; set; }
 
-    public string? Contains { get; init; }
+    public string? Contains { get; set; }
 
     /// <summary>A shell command that must exit 0.</summary>
-    public string? Command { get; init; }
+    public string? Command { get; set; }
 }
 
 internal sealed record DnsRecordFile(string Domain, string Type, string Value);
