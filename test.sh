@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the Whitesky SDK. On a fresh Debian machine it first installs the real peers
-# the tests talk to (nbdkit, libnbd tools, qemu-img/qemu-nbd, nbd-server) when any is missing.
+# Runs every test of the Whitesky SDK. On a fresh Debian machine it first installs the real peers the
+# tests talk to when any is missing (eng/install-peers.sh: nbdkit, libnbd tools, qemu-utils, nbd-server,
+# fdisk, gdisk, dnsmasq, zstd, xz-utils, and s3rver from npm).
 # Usage: ./test.sh [extra `dotnet test` arguments, e.g. --filter FullyQualifiedName~Tls]
 set -euo pipefail
 cd "$(dirname "$0")"
