@@ -237,6 +237,31 @@ public class StreamingImportTests
         Assert.Empty(Directory.GetFiles(checkpoints));
     }
 
+    [Fact]
+    public async Task A_checkpoint_whose_disk_was_deleted_starts_a_fresh_import()
+    {
+        await using var bed = await EmulatorTestBed.StartAsync();
+        var image = await TestImages.MbrAsync(bed.Temp, "orphaned", "qcow2", seed: 71);
+        var checkpoints = bed.Temp.File("checkpoints");
+        var options = new StreamingImportOptions
+        {
+            Disks = [new StreamingImportSource { ImagePath = image }],
+            KeepDisksOnFailure = true,
+            CheckpointDirectory = checkpoints,
+        };
+        bed.Emulator.Faults.FailOperation("exposeDisk", 500, times: 1);
+        var ex = await Assert.ThrowsAsync<StreamingImportException>(() => new StreamingDiskImport(bed.Client).ImportAsync(options));
+        var kept = Assert.Single(ex.KeptDiskIds);
+        await bed.Client.DeleteDiskAsync(kept, permanently: true);
+
+        var result = await new StreamingDiskImport(bed.Client).ImportAsync(options);
+
+        var disk = Assert.Single(result.Disks);
+        Assert.NotEqual(kept, disk.DiskId);
+        Assert.True(disk.Created);
+        Assert.Equal([disk.DiskId], (await bed.StateAsync()).Disks);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
