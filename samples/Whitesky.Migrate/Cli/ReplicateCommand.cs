@@ -130,15 +130,36 @@ internal static class ReplicateCommand
         return bytes;
     }
 
-    /// <summary>Prints one line per committed pass (and nothing while copying, so the lines stay readable in logs).</summary>
+    /// <summary>One line per committed pass; while a long pass copies, a progress line every 5 seconds.</summary>
     internal sealed class PassPrinter(TextWriter error, string? prefix = null) : IProgress<ReplicationProgress>
     {
+        private static readonly TimeSpan Every = TimeSpan.FromSeconds(5);
+        private TimeSpan _printed;
+
         public void Report(ReplicationProgress value)
         {
+            if (value.Stage == ReplicationStage.Copying && value.Transfer is { Phase: TransferPhase.Copying } copy)
+            {
+                lock (error)
+                {
+                    if (copy.Elapsed - _printed >= Every)
+                    {
+                        _printed = copy.Elapsed;
+                        error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"{prefix}  pass {value.Pass}: {ByteSize.Format(copy.CompletedBytes)} of {ByteSize.Format(copy.TotalBytes)}, {ByteSize.Format((long)copy.BytesPerSecond)}/s"));
+                        error.Flush();
+                    }
+                }
+
+                return;
+            }
+
             if (value.Stage != ReplicationStage.Committed || value.Completed is not { } pass)
             {
                 return;
             }
+
+            _printed = TimeSpan.Zero;
 
             var kind = pass.Pass == 0 ? "initial sync" : pass.Final ? "final sync" : $"pass {pass.Pass}";
             lock (error)
