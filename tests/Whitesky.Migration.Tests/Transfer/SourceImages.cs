@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Whitesky.DiskFormats.Tests.Vma;
 using Whitesky.Migrate.Tests.Support;
 using Whitesky.Nbd.Tests.Peers;
 
@@ -9,14 +10,25 @@ internal static class SourceImages
 {
     public const long Size = 48L << 20;
 
-    /// <summary>The formats (qemu-img output options) the engine is tested with; add vhd, vhdx, vdi here as they land.</summary>
-    public static readonly Dictionary<string, string[]> Formats = new()
+    /// <summary>
+    /// The formats the engine is tested with: qemu-img output options, or null for <c>vma</c>, which qemu-img cannot
+    /// write (a Proxmox archive of one device, written by the format tests' VMA writer).
+    /// </summary>
+    public static readonly Dictionary<string, string[]?> Formats = new()
     {
         ["raw"] = [],
         ["qcow2"] = ["-O", "qcow2"],
         ["qcow2-compressed"] = ["-O", "qcow2", "-c"],
         ["vmdk-sparse"] = ["-O", "vmdk", "-o", "subformat=monolithicSparse"],
         ["vmdk-stream"] = ["-O", "vmdk", "-o", "subformat=streamOptimized"],
+
+        // Without force_size qemu rounds the size up to a CHS geometry, so these disks are larger than the raw file.
+        ["vhd-dynamic"] = ["-O", "vpc", "-o", "subformat=dynamic"],
+        ["vhd-fixed"] = ["-O", "vpc", "-o", "subformat=fixed"],
+        ["vhdx"] = ["-O", "vhdx", "-o", "block_size=1M"],
+        ["vdi"] = ["-O", "vdi"],
+        ["vdi-static"] = ["-O", "vdi", "-o", "static=on"],
+        ["vma"] = null,
     };
 
     /// <summary>A sparse raw file: random runs (some unaligned), explicit zeroes, data at the very end. Returns the path.</summary>
@@ -40,15 +52,40 @@ internal static class SourceImages
         }
 
         var path = dir.File("source." + format);
-        await ExternalTool.RunAsync("qemu-img", ["convert", "-f", "raw", .. Formats[format], raw, path]);
+        if (Formats[format] is { } options)
+        {
+            await ExternalTool.RunAsync("qemu-img", ["convert", "-f", "raw", .. options, raw, path]);
+            return path;
+        }
+
+        await File.WriteAllBytesAsync(path, VmaOf(await File.ReadAllBytesAsync(raw), shuffled: false));
         return path;
     }
 
-    /// <summary>SHA-256 of what qemu-img decodes the image to.</summary>
-    public static async Task<string> ReferenceSha256Async(TempDirectory dir, string image)
+    /// <summary>
+    /// A VMA archive of one device holding <paramref name="content"/>; its clusters in offset order, or shuffled as a
+    /// backup job may deliver them.
+    /// </summary>
+    public static byte[] VmaOf(byte[] content, bool shuffled)
+    {
+        var writer = new VmaTestWriter();
+        writer.AddConfig("qemu-server.conf", "memory: 1024\nscsi0: local:100/vm-100-disk-0.raw\n"u8.ToArray());
+        writer.AddDevice("drive-scsi0", content);
+        return writer.Build(shuffled ? writer.ShuffledClusters(7) : writer.AllClusters());
+    }
+
+    /// <summary>
+    /// What qemu-img decodes for the reference content, and its format (qemu probes a fixed VHD, whose footer is only at
+    /// its end, as raw): the image itself, or for a VMA archive the raw file it was built from.
+    /// </summary>
+    public static (string Path, string Format) QemuReadable(string format, string image, string raw) =>
+        Formats[format] is { Length: > 1 } options ? (image, options[1]) : (raw, "raw");
+
+    /// <summary>SHA-256 of what qemu-img decodes the image to (of the format given, or as qemu probes it).</summary>
+    public static async Task<string> ReferenceSha256Async(TempDirectory dir, string image, string? format = null)
     {
         var raw = dir.File("reference-" + Guid.NewGuid().ToString("N") + ".raw");
-        await ExternalTool.RunAsync("qemu-img", ["convert", "-O", "raw", image, raw]);
+        await ExternalTool.RunAsync("qemu-img", ["convert", .. format is null ? Array.Empty<string>() : ["-f", format], "-O", "raw", image, raw]);
         try
         {
             return await FileSha256Async(raw);
