@@ -375,6 +375,12 @@ internal sealed class TransferRun
         var covered = new RangeSet();
         byte[]? buffer = null;
         long window = -1, low = long.MaxValue, high = 0;
+
+        // A window is written as one span from its lowest to its highest byte, the gaps as zero: right when chunks come
+        // in offset order (nothing later falls into a gap), wrong when they do not (a VMA cluster arriving after its
+        // neighbours would be overwritten or skipped as done). Out of order, a chunk that does not continue the window
+        // starts a new one.
+        var inOrder = stream.ChunksInOffsetOrder;
         await foreach (var chunk in stream.ReadChunksAsync(cancellationToken).ConfigureAwait(false))
         {
             if (chunk.Offset < 0 || chunk.Length < 0 || chunk.Length > _capacity - chunk.Offset)
@@ -394,7 +400,7 @@ internal sealed class TransferRun
             while (!data.IsEmpty)
             {
                 var start = position / _requestSize * _requestSize;
-                if (start != window)
+                if (start != window || (!inOrder && low != long.MaxValue && position != high))
                 {
                     if (buffer is not null)
                     {
