@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Whitesky.Migrate.Tests.Support;
 using Whitesky.Nbd.Tests.Peers;
@@ -9,7 +8,7 @@ namespace Whitesky.Migrate.Tests;
 public sealed class ArchiveCommandsTests
 {
     /// <summary>An OVA (made by tar) holding two streamOptimized VMDKs made by qemu-img, and qemu's raw content of each.</summary>
-    private static async Task<(string Ova, string Hash1, string Hash2)> MakeOvaAsync(TempDirectory dir)
+    internal static async Task<(string Ova, string Hash1, string Hash2)> MakeOvaAsync(TempDirectory dir)
     {
         var hashes = new List<string>();
         foreach (var (name, writes) in new[] { ("disk1", new[] { "write -P 0x5a 1M 3M", "write -P 0xc3 20M 64k" }), ("disk2", new[] { "write -P 0x17 5M 1M" }) })
@@ -36,7 +35,7 @@ public sealed class ArchiveCommandsTests
         var (ova, hash1, _) = await MakeOvaAsync(dir);
         var output = dir.File("out.raw");
 
-        var (exitCode, stderr) = await RunWithStdinAsync(ova, "convert", "-", output);
+        var (exitCode, stderr) = await MigrateProcess.RunWithStdinAsync(ova, "convert", "-", output);
         Assert.True(exitCode == 0, stderr);
         Assert.Equal(hash1, await TestData.Sha256FileAsync(output));
         Assert.Contains("wrote 3211264 data bytes of a 33554432-byte disk", stderr, StringComparison.Ordinal);
@@ -53,7 +52,7 @@ public sealed class ArchiveCommandsTests
         foreach (var compressed in new[] { ova + ".gz", ova + ".zst" })
         {
             var output = dir.File(Path.GetFileName(compressed) + ".out.raw");
-            var (exitCode, stderr) = await RunWithStdinAsync(compressed, "convert", "-", output, "--disk", "disk2.vmdk");
+            var (exitCode, stderr) = await MigrateProcess.RunWithStdinAsync(compressed, "convert", "-", output, "--disk", "disk2.vmdk");
             Assert.True(exitCode == 0, stderr);
             Assert.Equal(hash2, await TestData.Sha256FileAsync(output));
         }
@@ -108,7 +107,7 @@ public sealed class ArchiveCommandsTests
         await File.WriteAllTextAsync(dir.File("x"), "x");
         var evil = dir.File("evil.tar");
         await ExternalTool.RunAsync("tar", ["-cf", evil, "-C", dir.Path, "--transform", "s,^x,../../x,", "-P", "x"]);
-        var (exitCode, stderr) = await RunWithStdinAsync(evil, "convert", "-", dir.File("out.raw"));
+        var (exitCode, stderr) = await MigrateProcess.RunWithStdinAsync(evil, "convert", "-", dir.File("out.raw"));
         Assert.Equal(1, exitCode);
         Assert.Contains("climbs out of the archive", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
@@ -119,43 +118,5 @@ public sealed class ArchiveCommandsTests
         using var map = JsonDocument.Parse(json);
         return [.. map.RootElement.EnumerateArray().Where(e => e.GetProperty("data").GetBoolean())
             .Select(e => (e.GetProperty("start").GetInt64(), e.GetProperty("length").GetInt64()))];
-    }
-
-    /// <summary>Runs whitesky-migrate as a process with <paramref name="input"/> written into its standard input (a pipe).</summary>
-    private static async Task<(int ExitCode, string StdErr)> RunWithStdinAsync(string input, params string[] args)
-    {
-        var info = new ProcessStartInfo(ExternalTool.Require("dotnet"))
-        {
-            RedirectStandardInput = true,
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "whitesky-migrate.dll"));
-        foreach (var argument in args)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await using (var file = File.OpenRead(input))
-            {
-                await file.CopyToAsync(process.StandardInput.BaseStream);
-            }
-
-            process.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-            // The process stopped reading (it refused the input); its exit code and error say why.
-        }
-
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await process.WaitForExitAsync(timeout.Token);
-        await stdout;
-        return (process.ExitCode, await stderr);
     }
 }

@@ -20,7 +20,11 @@ internal static class CopyCommand
 
     public static Command Create(Option<bool> verbose)
     {
-        var source = new Argument<string>("SOURCE") { Description = "A disk image of any supported format, '-' for raw data on standard input, or an NBD URI." };
+        var source = new Argument<string>("SOURCE")
+        {
+            Description = "A disk image of any supported format, a tar or OVA file, gzip-, zstd- or xz-compressed, a Proxmox VMA archive, "
+                + "an NBD URI, or '-' for standard input (any of these streams, detected; else raw data sized by the target).",
+        };
         var target = new Argument<string>("TARGET") { Description = "An NBD URI (nbd://, nbds://user@host/disk?tls-psk-file=FILE, nbd+unix://) or a raw file." };
         var common = new CommonOptions();
         var targetIsZero = new Option<bool>("--target-is-zero") { Description = "The target already reads as zero: holes are not written (default: ask the target)." };
@@ -28,14 +32,19 @@ internal static class CopyCommand
         var checkpoint = new Option<string?>("--checkpoint") { Description = "A file recording completed ranges: a restarted copy sends only what is missing.", HelpName = "FILE" };
         var bandwidth = new Option<long?>("--bandwidth") { Description = "Data bytes per second at most (suffixes K, M, G).", HelpName = "BYTES", CustomParser = ParseBandwidth };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON on standard output." };
+        var disk = new Option<string?>("--disk", "--device")
+        {
+            Description = "Which disk of a tar or OVA file (its entry name; default the first), or which device of a Proxmox VMA archive (name such as drive-scsi0, or dev_id; needed when it has several).",
+        };
         var command = new Command("copy", "Copy a disk image (any format) into an NBD export or a raw file: sparse, pipelined, resumable, verified.")
         {
-            source, target, targetIsZero, verify, checkpoint, bandwidth, json,
+            source, target, disk, targetIsZero, verify, checkpoint, bandwidth, json,
         };
         common.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => CommandExecution.RunAsync(parseResult, verbose, (context, ct) => DiskCopier.RunAsync(context,
             common.Read(parseResult, parseResult.GetValue(source)!, parseResult.GetValue(target)!) with
             {
+                Disk = parseResult.GetValue(disk),
                 TargetIsZero = parseResult.GetValue(targetIsZero) ? true : null,
                 Verify = parseResult.GetValue(verify),
                 Checkpoint = parseResult.GetValue(checkpoint),

@@ -10,6 +10,9 @@ internal sealed record CopySettings
     /// <summary>The source's format when it must not be probed (<c>nbd copy</c> copies raw files).</summary>
     public string? SourceFormat { get; init; }
 
+    /// <summary>Which disk of an archive (a tar or OVA entry name, a VMA device name or id); null: the first (or a VMA archive's only) one.</summary>
+    public string? Disk { get; init; }
+
     public int Connections { get; init; }
 
     public int Requests { get; init; }

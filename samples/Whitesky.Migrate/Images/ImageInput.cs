@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using Whitesky.DiskFormats;
 using Whitesky.DiskFormats.Containers;
@@ -23,6 +25,9 @@ internal sealed class ImageInput : IAsyncDisposable
 {
     private static readonly string[] NotDisks = [".ovf", ".mf", ".cert", ".nvram"];
 
+    /// <summary>Bytes of standard input looked at to tell raw data from an archive or image (the image probes read no further).</summary>
+    private const int ProbeLength = 4096;
+
     private readonly string _path;
     private readonly string? _format;
     private readonly TarArchive? _tar;
@@ -45,13 +50,36 @@ internal sealed class ImageInput : IAsyncDisposable
     /// <summary>Whether the disks can only be read forward, once.</summary>
     public bool IsStream => _sequential is not null;
 
+    /// <summary>
+    /// Standard input in which no compression, archive or image format was recognised (opened with rawStream): raw
+    /// data of a length nothing declares, which only a consumer knowing the size (a copy's target) can read. Else null.
+    /// </summary>
+    public Stream? RawStream => _sequential is null && _tar is null ? _stream : null;
+
     /// <summary>Opens <paramref name="path"/> (<c>-</c> is standard input) and tells what it holds.</summary>
-    public static async Task<ImageInput> OpenAsync(string path, string? format, CancellationToken cancellationToken)
+    /// <param name="path">The file, or <c>-</c>.</param>
+    /// <param name="format">The format, when the caller knows it.</param>
+    /// <param name="rawStream">Whether unrecognised standard input opens as <see cref="RawStream"/> (else it is decoded, and refused, as a raw disk of no declared size).</param>
+    /// <param name="cancellationToken">Cancels the reading.</param>
+    public static async Task<ImageInput> OpenAsync(string path, string? format, CancellationToken cancellationToken, bool rawStream = false)
     {
         if (path == "-")
         {
             var stdin = Console.OpenStandardInput();
-            return await OpenStreamAsync(path, "stdin", stdin, format, cancellationToken);
+            if (!rawStream || format is not null)
+            {
+                return await OpenStreamAsync(path, "stdin", stdin, format, cancellationToken);
+            }
+
+            // Looks at the first bytes without consuming them: the stream read afterwards starts at byte 0.
+            var reader = PipeReader.Create(stdin, new StreamPipeReaderOptions(bufferSize: 1 << 20, minimumReadSize: 256 << 10));
+            var start = await reader.ReadAtLeastAsync(ProbeLength, cancellationToken);
+            var probe = start.Buffer.Slice(0, Math.Min(ProbeLength, start.Buffer.Length)).ToArray();
+            reader.AdvanceTo(start.Buffer.Start);
+            var replayed = reader.AsStream();
+            return await IsRawDataAsync(probe, cancellationToken)
+                ? new ImageInput(path, format, null, replayed, null)
+                : await OpenStreamAsync(path, "stdin", replayed, format, cancellationToken);
         }
 
         var head = new byte[512];
@@ -200,6 +228,18 @@ internal sealed class ImageInput : IAsyncDisposable
             await stream.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Whether a stream starting with <paramref name="head"/> is none of what the image probes know: compressed, a tar, an image format.</summary>
+    private static async Task<bool> IsRawDataAsync(byte[] head, CancellationToken cancellationToken)
+    {
+        if (IsCompressed(head))
+        {
+            return false;
+        }
+
+        var source = new MemorySource(head, "stdin");
+        return !await TarArchive.ProbeAsync(source, cancellationToken) && await DiskImage.ProbeAsync(source, cancellationToken) == "raw";
     }
 
     private static bool IsCompressed(ReadOnlySpan<byte> head) =>

@@ -75,9 +75,23 @@ internal static class VmaImages
     /// <summary>Converts one device of a compressed archive in one pass; returns the data bytes written (or decoded).</summary>
     public static async Task<(long Bytes, long Capacity)> ConvertCompressedAsync(string path, string? device, string? target, CancellationToken cancellationToken)
     {
-        await using var archive = await VmaArchive.OpenAsync(File.OpenRead(path), path, cancellationToken: cancellationToken);
-        await using var disk = archive.GetDevice(Choose(archive.Header, device, path));
+        await using var disk = await OpenCompressedDeviceAsync(path, device, cancellationToken);
         return (await ImageConverter.ConvertAsync(disk, target, cancellationToken), disk.Capacity);
+    }
+
+    /// <summary>The chosen device of a compressed archive, read in one pass, as a disk that closes the archive when disposed.</summary>
+    public static async Task<ISequentialDisk> OpenCompressedDeviceAsync(string path, string? device, CancellationToken cancellationToken)
+    {
+        var archive = await VmaArchive.OpenAsync(File.OpenRead(path), path, cancellationToken: cancellationToken);
+        try
+        {
+            return new StreamedArchiveDevice(archive, archive.GetDevice(Choose(archive.Header, device, path)));
+        }
+        catch
+        {
+            await archive.DisposeAsync();
+            throw;
+        }
     }
 
     private static VmaDevice Choose(VmaHeader header, string? device, string path)
@@ -98,6 +112,28 @@ internal static class VmaImages
         path, "vma", compression, header.Uuid, header.CreationTime,
         [.. header.ConfigFiles.Select(c => new VmaConfigFileReport(c.Key, c.Value.Length))],
         [.. devices.Select(d => new VmaDeviceReport(d.Device.Id, d.Device.Name, d.Device.Size, d.Allocated))]);
+
+    /// <summary>A device of an archive read in one pass that also closes the archive.</summary>
+    private sealed class StreamedArchiveDevice(VmaArchive archive, ISequentialDisk disk) : ISequentialDisk
+    {
+        public string Name => disk.Name;
+
+        public long Capacity => disk.Capacity;
+
+        public int LogicalSectorSize => disk.LogicalSectorSize;
+
+        public bool ChunksInOffsetOrder => disk.ChunksInOffsetOrder;
+
+        public DiskInfo Describe() => disk.Describe();
+
+        public IAsyncEnumerable<DiskChunk> ReadChunksAsync(CancellationToken cancellationToken = default) => disk.ReadChunksAsync(cancellationToken);
+
+        public async ValueTask DisposeAsync()
+        {
+            await disk.DisposeAsync();
+            await archive.DisposeAsync();
+        }
+    }
 
     /// <summary>A device's disk that also closes its archive.</summary>
     private sealed class ArchiveDevice(VmaImage image, IVirtualDisk disk) : IVirtualDisk
