@@ -117,8 +117,10 @@ internal sealed class ImageInput : IAsyncDisposable
         {
             await foreach (var disk in _sequential.ReadDisksAsync(cancellationToken))
             {
-                var prefix = _sequential.Name + "/";
-                yield return new InputDisk(disk.Name.StartsWith(prefix, StringComparison.Ordinal) ? disk.Name[prefix.Length..] : disk.Name, null, disk);
+                // Tar entries are named archive/entry, VMA devices archive:device.
+                var inside = disk.Name.StartsWith(_sequential.Name, StringComparison.Ordinal) && disk.Name.Length > _sequential.Name.Length
+                    && disk.Name[_sequential.Name.Length] is '/' or ':';
+                yield return new InputDisk(inside ? disk.Name[(_sequential.Name.Length + 1)..] : disk.Name, null, disk);
             }
 
             yield break;

@@ -1,13 +1,15 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using Whitesky.DiskFormats.Raw;
+using Whitesky.DiskFormats.Vma;
 using Whitesky.DiskFormats.Vmdk;
 
 namespace Whitesky.DiskFormats.Containers;
 
 /// <summary>
 /// Disks arriving in one forward pass over a stream that need not seek: a bare image (raw, streamOptimized VMDK),
-/// a tar archive or an OVA (a tar whose first entry is the OVF descriptor), each possibly gzip- or zstd-compressed.
+/// a tar archive, an OVA (a tar whose first entry is the OVF descriptor) or a Proxmox VMA archive (whose devices are
+/// the disks; only one of them can be read per pass), each possibly gzip-, zstd- or xz-compressed.
 /// <see cref="ReadDisksAsync"/> yields the disks in archive order; read (or skip) each before moving on.
 /// </summary>
 /// <remarks>
@@ -24,6 +26,7 @@ public sealed class SequentialArchive : IAsyncDisposable
     private readonly PeekStream _outer;
     private readonly PeekStream _content;
     private readonly TarReader? _tar;
+    private VmaArchive? _vma;
     private readonly DiskImageOptions _options;
     private TarEntry? _pending;
     private int _enumerated;
@@ -40,7 +43,7 @@ public sealed class SequentialArchive : IAsyncDisposable
     /// <summary>A name for messages.</summary>
     public string Name => _outer.Name;
 
-    /// <summary>The wrappers around the disks, outermost first: for example <c>gzip</c>, <c>tar</c>; or <c>ova</c>; empty for a bare image.</summary>
+    /// <summary>The wrappers around the disks, outermost first: for example <c>gzip</c>, <c>tar</c>; <c>ova</c>; <c>zstd</c>, <c>vma</c>; empty for a bare image.</summary>
     public IReadOnlyList<string> Layers { get; }
 
     /// <summary>Whether the stream is an OVA package (a tar whose first entry is an <c>.ovf</c> descriptor).</summary>
@@ -92,6 +95,13 @@ public sealed class SequentialArchive : IAsyncDisposable
                 head = await content.PeekAsync(StreamMagic.ProbeLength, cancellationToken).ConfigureAwait(false);
             }
 
+            if (VmaHeader.HasMagic(head.Span))
+            {
+                var vma = await VmaArchive.OpenDecodedAsync(content, outer.Name, layers.Count > 0 ? layers[0] : null, cancellationToken).ConfigureAwait(false);
+                layers.Add("vma");
+                return new SequentialArchive(outer, content, tar: null, options ?? new DiskImageOptions(), layers) { _vma = vma };
+            }
+
             if (!TarReader.LooksLikeHeader(head.Span))
             {
                 return new SequentialArchive(outer, content, tar: null, options ?? new DiskImageOptions(), layers);
@@ -139,15 +149,36 @@ public sealed class SequentialArchive : IAsyncDisposable
             throw new InvalidOperationException($"{Name}: the disks of a stream can be read only once.");
         }
 
-        return _tar is null ? ReadBareAsync(cancellationToken) : ReadEntriesAsync(_tar, cancellationToken);
+        return _vma is not null ? ReadDevicesAsync(_vma) : _tar is null ? ReadBareAsync(cancellationToken) : ReadEntriesAsync(_tar, cancellationToken);
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (_vma is not null)
+        {
+            await _vma.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (!ReferenceEquals(_content, _outer))
         {
             await _content.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The devices of a VMA archive. Their clusters interleave, so reading one reads the whole archive (and checks it
+    /// complete, the compressed stream to its end): only one device can be read per pass.
+    /// </summary>
+    private static async IAsyncEnumerable<ISequentialDisk> ReadDevicesAsync(VmaArchive vma)
+    {
+        foreach (var device in vma.Header.Devices)
+        {
+            var disk = vma.GetDevice(device);
+            await using (disk.ConfigureAwait(false))
+            {
+                yield return disk;
+            }
         }
     }
 

@@ -5,8 +5,9 @@ public static class SequentialDiskImage
 {
     /// <summary>
     /// Opens the first disk in <paramref name="stream"/>: a raw image (only from a stream that can tell its length) or a
-    /// streamOptimized VMDK, bare or in a tar or OVA file, each possibly gzip- or zstd-compressed. For an archive with
-    /// several disks, use <see cref="SequentialArchive.ReadDisksAsync"/>. Disposing the disk leaves the stream open.
+    /// streamOptimized VMDK, bare or in a tar or OVA file, or the first device of a Proxmox VMA archive, each possibly
+    /// gzip- or zstd-compressed. For an archive with several disks, use <see cref="SequentialArchive.ReadDisksAsync"/>.
+    /// Disposing the disk leaves the stream open.
     /// </summary>
     /// <exception cref="DiskFormatException">The stream is malformed, holds no disk, or holds one that needs random access.</exception>
     public static async Task<ISequentialDisk> OpenAsync(Stream stream, DiskImageOptions? options = null, CancellationToken cancellationToken = default)

@@ -11,6 +11,7 @@ internal static class StreamMagic
     private static ReadOnlySpan<byte> Zstd => [0x28, 0xb5, 0x2f, 0xfd];
     private static ReadOnlySpan<byte> Xz => [0xfd, (byte)'7', (byte)'z', (byte)'X', (byte)'Z', 0x00];
     private static ReadOnlySpan<byte> Bzip2 => "BZh"u8;
+    private static ReadOnlySpan<byte> Lzop => [0x89, (byte)'L', (byte)'Z', (byte)'O'];
     private static ReadOnlySpan<byte> Qcow2 => [(byte)'Q', (byte)'F', (byte)'I', 0xfb];
     private static ReadOnlySpan<byte> VmdkDescriptor => "# Disk DescriptorFile"u8;
 
@@ -35,6 +36,11 @@ internal static class StreamMagic
         if (head.StartsWith(Bzip2))
         {
             throw new DiskFormatException(name, "stream", 0, "it is bzip2-compressed, which this reader does not decompress (gzip, zstd and xz it does)");
+        }
+
+        if (head.StartsWith(Lzop))
+        {
+            throw new DiskFormatException(name, "stream", 0, "it is compressed with lzo (vzdump's .vma.lzo), which this reader does not decompress (lzop -d it first, or back up with gzip or zstd)");
         }
 
         return null;

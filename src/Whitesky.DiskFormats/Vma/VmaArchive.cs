@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using Whitesky.DiskFormats.Containers;
 
 namespace Whitesky.DiskFormats.Vma;
 
@@ -15,11 +16,13 @@ namespace Whitesky.DiskFormats.Vma;
 public sealed class VmaArchive : IAsyncDisposable
 {
     private readonly Stream _stream;
+    private readonly Stream? _compressed;
     private int _enumerated;
 
-    private VmaArchive(Stream stream, string name, string? compression, VmaHeader header)
+    private VmaArchive(Stream stream, Stream? compressed, string name, string? compression, VmaHeader header)
     {
         _stream = stream;
+        _compressed = compressed;
         Name = name;
         Compression = compression;
         Header = header;
@@ -43,27 +46,49 @@ public sealed class VmaArchive : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        var (decoded, compression) = await VmaCompression.OpenAsync(stream, name, leaveOpen, cancellationToken).ConfigureAwait(false);
+        var outer = new PeekStream(stream, name, ownsInner: !leaveOpen);
+        var decoded = outer;
         try
         {
-            var fixedPart = new byte[VmaSpec.FixedHeaderSize];
-            var read = await ReadAsync(decoded, fixedPart, name, 0, cancellationToken).ConfigureAwait(false);
-            var size = VmaHeader.ReadSize(fixedPart.AsSpan(0, read), name);
-            var data = new byte[size];
-            fixedPart.CopyTo(data, 0);
-            read = await ReadAsync(decoded, data.AsMemory(VmaSpec.FixedHeaderSize), name, VmaSpec.FixedHeaderSize, cancellationToken).ConfigureAwait(false);
-            if (read < size - VmaSpec.FixedHeaderSize)
+            var compression = StreamMagic.Compression((await outer.PeekAsync(StreamMagic.ProbeLength, cancellationToken).ConfigureAwait(false)).Span, name);
+            if (compression is not null)
             {
-                throw new DiskFormatException(name, "VMA header", VmaSpec.FixedHeaderSize + read, $"the archive ends inside the {size}-byte header (truncated)");
+                decoded = StreamMagic.Decompress(outer, compression);
             }
 
-            return new VmaArchive(decoded, name, compression, VmaHeader.Parse(data, name));
+            var header = await ReadHeaderAsync(decoded, name, cancellationToken).ConfigureAwait(false);
+            return new VmaArchive(decoded, ReferenceEquals(decoded, outer) ? null : outer, name, compression, header);
         }
         catch
         {
-            await decoded.DisposeAsync().ConfigureAwait(false);
+            if (!ReferenceEquals(decoded, outer))
+            {
+                await decoded.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await outer.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>The archive in an already decompressed stream, which stays the caller's.</summary>
+    internal static async Task<VmaArchive> OpenDecodedAsync(PeekStream decoded, string name, string? compression, CancellationToken cancellationToken) =>
+        new(new PeekStream(decoded, name, ownsInner: false), null, name, compression, await ReadHeaderAsync(decoded, name, cancellationToken).ConfigureAwait(false));
+
+    private static async Task<VmaHeader> ReadHeaderAsync(Stream decoded, string name, CancellationToken cancellationToken)
+    {
+        var fixedPart = new byte[VmaSpec.FixedHeaderSize];
+        var read = await decoded.ReadAtLeastAsync(fixedPart, fixedPart.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        var size = VmaHeader.ReadSize(fixedPart.AsSpan(0, read), name);
+        var data = new byte[size];
+        fixedPart.CopyTo(data, 0);
+        read = await decoded.ReadAtLeastAsync(data.AsMemory(VmaSpec.FixedHeaderSize), size - VmaSpec.FixedHeaderSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        if (read < size - VmaSpec.FixedHeaderSize)
+        {
+            throw new DiskFormatException(name, "VMA header", VmaSpec.FixedHeaderSize + read, $"the archive ends inside the {size}-byte header (truncated)");
+        }
+
+        return VmaHeader.Parse(data, name);
     }
 
     /// <summary>
@@ -96,7 +121,14 @@ public sealed class VmaArchive : IAsyncDisposable
     }
 
     /// <summary>Disposes the stream (unless it was opened with leaveOpen).</summary>
-    public ValueTask DisposeAsync() => _stream.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        if (_compressed is not null)
+        {
+            await _compressed.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 
     internal static DiskInfo DescribeDevice(string name, VmaDevice device, long fileSize, string? compression) => new()
     {
@@ -128,7 +160,7 @@ public sealed class VmaArchive : IAsyncDisposable
         {
             while (true)
             {
-                var read = await ReadAsync(_stream, header, Name, offset, cancellationToken).ConfigureAwait(false);
+                var read = await _stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     break;
@@ -140,7 +172,7 @@ public sealed class VmaArchive : IAsyncDisposable
                 }
 
                 var length = VmaExtentHeader.Parse(header, Header, Name, offset, entries);
-                read = await ReadAsync(_stream, data.AsMemory(0, length), Name, offset + header.Length, cancellationToken).ConfigureAwait(false);
+                read = await _stream.ReadAtLeastAsync(data.AsMemory(0, length), length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
                 if (read < length)
                 {
                     throw new DiskFormatException(Name, "VMA extent", offset, $"the archive ends {read} bytes into the extent's {length} bytes of blocks (truncated)");
@@ -216,19 +248,6 @@ public sealed class VmaArchive : IAsyncDisposable
         finally
         {
             ArrayPool<byte>.Shared.Return(data);
-        }
-    }
-
-    /// <summary>Reads until <paramref name="buffer"/> is full or the stream ends; corrupt compressed input becomes a format error.</summary>
-    private static async ValueTask<int> ReadAsync(Stream stream, Memory<byte> buffer, string name, long offset, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (VmaCompression.IsCorruptInput(e))
-        {
-            throw new DiskFormatException(name, "compressed VMA archive", offset, $"decompression failed before this offset of the archive: {e.Message}");
         }
     }
 

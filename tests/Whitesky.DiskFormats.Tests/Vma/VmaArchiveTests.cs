@@ -1,4 +1,5 @@
 using System.Text;
+using Whitesky.DiskFormats.Containers;
 using Whitesky.DiskFormats.Vma;
 using Whitesky.Nbd.Tests.Peers;
 using static Whitesky.DiskFormats.Tests.Vma.VmaTestArchives;
@@ -83,6 +84,49 @@ public class VmaArchiveTests
         image.AssertComplete();
         Assert.Same(archive.Header.Devices[1], archive.Header.FindDevice("2"));
         Assert.Null(archive.Header.FindDevice("drive-ide9"));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("gzip")]
+    [InlineData("zstd")]
+    public async Task A_sequential_archive_recognises_a_vma_archive_and_its_devices_are_its_disks(string? compression)
+    {
+        using var dir = new TempDirectory();
+        var (first, second) = await MakeDevicesAsync(dir);
+        var writer = Writer(first, second);
+        var path = dir.File("vzdump-qemu-100.vma");
+        await File.WriteAllBytesAsync(path, writer.Build(writer.ShuffledClusters(seed: 4), perExtent: 11));
+        if (compression is not null)
+        {
+            await ExternalTool.RunAsync(compression, ["-q", path]);
+            path += compression == "gzip" ? ".gz" : ".zst";
+        }
+
+        await using var pipe = Containers.PipeStream.OpenFile(path, seed: 6);
+        await using var archive = await SequentialArchive.OpenAsync(pipe, "backup");
+        Assert.Equal(compression is null ? ["vma"] : new[] { compression, "vma" }, archive.Layers);
+        var names = new List<string>();
+        await foreach (var disk in archive.ReadDisksAsync())
+        {
+            names.Add(disk.Name);
+            if (disk.Name.EndsWith("drive-virtio1", StringComparison.Ordinal))
+            {
+                // Reading the second device reads (and checks) the whole archive: the first was skipped, unread.
+                Assert.False(disk.ChunksInOffsetOrder);
+                Assert.Equal(SecondSize, disk.Capacity);
+                var image = new DeviceImage(second);
+                await foreach (var chunk in disk.ReadChunksAsync())
+                {
+                    image.Apply(chunk);
+                }
+
+                image.AssertComplete();
+            }
+        }
+
+        Assert.Equal(["backup:drive-scsi0", "backup:drive-virtio1"], names);
+        Assert.Equal(new FileInfo(path).Length, pipe.BytesRead);
     }
 
     [Fact]

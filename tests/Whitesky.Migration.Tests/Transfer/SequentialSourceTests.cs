@@ -1,7 +1,5 @@
-using Whitesky.DiskFormats;
 using Whitesky.DiskFormats.Containers;
 using Whitesky.DiskFormats.Tests.Containers;
-using Whitesky.DiskFormats.Vma;
 using Whitesky.Migration.Sinks;
 using Whitesky.Migration.Transfer;
 using Whitesky.Nbd;
@@ -44,7 +42,7 @@ public sealed class SequentialSourceTests
         TransferSummary summary;
         bool inOffsetOrder;
         await using (var pipe = PipeStream.OpenFile(archive, seed: 3))
-        await using (var sequential = await OpenAsync(pipe, source))
+        await using (var sequential = await SequentialDiskImage.OpenAsync(pipe))
         await using (var sink = await NbdBlockSink.ConnectAsync(NbdUri.Parse(uri) with { Connections = 2 }))
         {
             Assert.Equal(SourceImages.Size, sequential.Capacity);
@@ -91,39 +89,6 @@ public sealed class SequentialSourceTests
                 await ExternalTool.RunAsync("zstd", ["-q", "--rm", vma]);
                 return (vma + ".zst", raw);
             }
-        }
-    }
-
-    private static async Task<ISequentialDisk> OpenAsync(Stream pipe, string source)
-    {
-        if (source != "vma.zst")
-        {
-            return await SequentialDiskImage.OpenAsync(pipe);
-        }
-
-        var archive = await VmaArchive.OpenAsync(pipe, "vzdump-qemu-100.vma.zst", leaveOpen: true);
-        return new ArchiveDevice(archive, archive.GetDevice(archive.Header.Devices[0]));
-    }
-
-    /// <summary>A device of a VMA archive that also closes the archive.</summary>
-    private sealed class ArchiveDevice(VmaArchive archive, ISequentialDisk device) : ISequentialDisk
-    {
-        public string Name => device.Name;
-
-        public long Capacity => device.Capacity;
-
-        public int LogicalSectorSize => device.LogicalSectorSize;
-
-        public bool ChunksInOffsetOrder => device.ChunksInOffsetOrder;
-
-        public DiskInfo Describe() => device.Describe();
-
-        public IAsyncEnumerable<DiskChunk> ReadChunksAsync(CancellationToken cancellationToken = default) => device.ReadChunksAsync(cancellationToken);
-
-        public async ValueTask DisposeAsync()
-        {
-            await device.DisposeAsync();
-            await archive.DisposeAsync();
         }
     }
 }
