@@ -26,16 +26,17 @@ public sealed class SequentialArchive : IAsyncDisposable
     private readonly PeekStream _outer;
     private readonly PeekStream _content;
     private readonly TarReader? _tar;
-    private VmaArchive? _vma;
+    private readonly VmaArchive? _vma;
     private readonly DiskImageOptions _options;
     private TarEntry? _pending;
     private int _enumerated;
 
-    private SequentialArchive(PeekStream outer, PeekStream content, TarReader? tar, DiskImageOptions options, IReadOnlyList<string> layers)
+    private SequentialArchive(PeekStream outer, PeekStream content, TarReader? tar, DiskImageOptions options, IReadOnlyList<string> layers, VmaArchive? vma = null)
     {
         _outer = outer;
         _content = content;
         _tar = tar;
+        _vma = vma;
         _options = options;
         Layers = layers;
     }
@@ -99,7 +100,7 @@ public sealed class SequentialArchive : IAsyncDisposable
             {
                 var vma = await VmaArchive.OpenDecodedAsync(content, outer.Name, layers.Count > 0 ? layers[0] : null, cancellationToken).ConfigureAwait(false);
                 layers.Add("vma");
-                return new SequentialArchive(outer, content, tar: null, options ?? new DiskImageOptions(), layers) { _vma = vma };
+                return new SequentialArchive(outer, content, tar: null, options ?? new DiskImageOptions(), layers, vma);
             }
 
             if (!TarReader.LooksLikeHeader(head.Span))

@@ -16,17 +16,7 @@ public sealed class DiskTransferTests
 {
     private const string Identity = "alice";
 
-    public static TheoryData<string, bool> FormatsAndTransports()
-    {
-        var data = new TheoryData<string, bool>();
-        foreach (var format in SourceImages.Formats.Keys)
-        {
-            data.Add(format, false);
-            data.Add(format, true);
-        }
-
-        return data;
-    }
+    public static TheoryData<string, bool> FormatsAndTransports() => SourceImages.WithTransports(SourceImages.Formats.Keys);
 
     [Theory]
     [MemberData(nameof(FormatsAndTransports))]

@@ -16,17 +16,7 @@ public sealed class SequentialSourceTests
 {
     private const string Identity = "alice";
 
-    public static TheoryData<string, bool> SourcesAndTransports()
-    {
-        var data = new TheoryData<string, bool>();
-        foreach (var source in new[] { "ova", "tar.gz", "vma.zst" })
-        {
-            data.Add(source, false);
-            data.Add(source, true);
-        }
-
-        return data;
-    }
+    public static TheoryData<string, bool> SourcesAndTransports() => SourceImages.WithTransports(["ova", "tar.gz", "vma.zst"]);
 
     [Theory]
     [MemberData(nameof(SourcesAndTransports))]

@@ -31,6 +31,19 @@ internal static class SourceImages
         ["vma"] = null,
     };
 
+    /// <summary>Each source with each transport: plain, and TLS-PSK.</summary>
+    public static TheoryData<string, bool> WithTransports(IEnumerable<string> sources)
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var source in sources)
+        {
+            data.Add(source, false);
+            data.Add(source, true);
+        }
+
+        return data;
+    }
+
     /// <summary>A sparse raw file: random runs (some unaligned), explicit zeroes, data at the very end. Returns the path.</summary>
     public static string CreateRaw(TempDirectory dir, string name = "source.raw", int seed = 1)
     {
