@@ -170,8 +170,9 @@ public sealed class S3rverServer : IAsyncDisposable
                 using var response = await http.GetAsync(Endpoint, deadline.Token).ConfigureAwait(false);
                 return;
             }
-            catch (HttpRequestException) when (!deadline.IsCancellationRequested)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !deadline.IsCancellationRequested)
             {
+                // Not listening yet, or (on a loaded machine) slower than one attempt's 2 s: try again until the deadline.
                 await Task.Delay(50, deadline.Token).ConfigureAwait(false);
             }
         }

@@ -70,6 +70,35 @@ public class OvfS3ImportTests
     }
 
     [Fact]
+    public async Task The_emulator_imports_an_ovf_object_whose_files_are_objects_beside_it()
+    {
+        await using var bed = await OvfS3TestBed.StartAsync();
+        var boot = await bed.MakeQcow2Async("app03-boot", 16 * MiB, (MiB, 3 * (int)MiB, 12));
+        await VmwarePackage.BuildAsync(bed.Dir, "app03", [boot], cpus: 2, memoryMiB: 2048);
+        using (var s3 = bed.Storage.CreateClient())
+        {
+            foreach (var file in Directory.GetFiles(bed.Dir.File("app03-export")))
+            {
+                await s3.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest
+                {
+                    BucketName = OvfS3TestBed.Bucket, Key = "exports/app03/" + Path.GetFileName(file), FilePath = file, UseChunkEncoding = false,
+                });
+            }
+        }
+
+        var vmId = await bed.Client.ImportVirtualMachineFromS3Async(new ImportVmFromS3Request
+        {
+            Link = bed.S3.Endpoint.ToString(), Key = bed.S3.AccessKey, Secret = bed.S3.SecretKey, Region = "us-east-1",
+            Bucket = OvfS3TestBed.Bucket, ObjectName = "exports/app03/app03.ovf", Name = "app03", Description = "ovf object",
+            VCpus = 2, Memory = 2048, BootType = BootType.Uefi, OsType = OsType.Linux, OsName = new OsName("Ubuntu 20.04"),
+        });
+        var vm = await bed.Client.WaitForVirtualMachineRunningAsync(vmId, TimeSpan.FromSeconds(60));
+
+        var expected = await bed.QemuRawAsync(boot);
+        Assert.Equal(expected.Sha256, await bed.DiskSha256Async(Assert.Single(vm.Disks!).DiskId!.Value, expected.Length));
+    }
+
+    [Fact]
     public async Task An_upload_cancelled_after_two_parts_resumes_sending_only_the_missing_parts_and_imports()
     {
         await using var bed = await OvfS3TestBed.StartAsync();

@@ -154,6 +154,7 @@ public sealed partial class OvfS3Import
             }
             catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
             {
+                DeleteUnusedPackage();
                 var cleanup = await CleanUpVmAsync().ConfigureAwait(false);
                 var resume = _checkpoint is { } c
                     ? $" {c.Parts.Count} part(s) are stored under upload {c.UploadId}: resume with the exception's Checkpoint and {Path.GetFileName(_packagePath)} as the source."
@@ -162,10 +163,12 @@ public sealed partial class OvfS3Import
             }
             catch (OvfS3ImportException)
             {
+                DeleteUnusedPackage();
                 throw;
             }
             catch (Exception e) when (e is IOException or OvfException or DiskFormatException or WhiteskyApiException or AmazonS3Exception or TimeoutException or UnauthorizedAccessException)
             {
+                DeleteUnusedPackage();
                 var cleanup = await CleanUpVmAsync().ConfigureAwait(false);
                 throw new OvfS3ImportException($"The OVF import failed while {Describe(_stage)}: {e.Message}{cleanup}", _stage, State(), e);
             }
@@ -254,7 +257,14 @@ public sealed partial class OvfS3Import
                 PrivateIp = options.PrivateIp,
                 Strict = options.Strict ? true : null,
             };
-            _vmId = await owner._client.ImportVirtualMachineFromS3Async(request, cancellationToken).ConfigureAwait(false);
+            // Not cancelled mid-flight: the platform may have made the VM before a cancelled call would return, and
+            // then nobody would know its id to delete it. The call is short; cancellation is honoured right after it.
+            using (var callTimeout = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
+            {
+                _vmId = await owner._client.ImportVirtualMachineFromS3Async(request, callTimeout.Token).ConfigureAwait(false);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
             LogImportStarted(Logger, _vmId.Value, hardware.Name, options.Bucket, objectName);
 
             using var deadline = new CancellationTokenSource(options.ImportTimeout);
@@ -291,6 +301,16 @@ public sealed partial class OvfS3Import
                 throw new OvfS3ImportException(string.Create(CultureInfo.InvariantCulture,
                     $"VM {_vmId} '{hardware.Name}' did not finish importing within {options.ImportTimeout} (last status: {status ?? "unknown"}).{cleanup} The object s3://{options.Bucket}/{objectName} is kept."),
                     _stage, State(), new TimeoutException($"import-vm-s3 of VM {_vmId} timed out", e));
+            }
+        }
+
+        /// <summary>Removes an OVA this import built when no upload needs it again (it failed before any part was stored).</summary>
+        private void DeleteUnusedPackage()
+        {
+            if (_built && _checkpoint is null && _stage <= OvfS3ImportStage.Uploading && _packagePath is { } path)
+            {
+                File.Delete(path);
+                _packagePath = null;
             }
         }
 
