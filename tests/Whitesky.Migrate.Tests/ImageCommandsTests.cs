@@ -31,6 +31,35 @@ public sealed class ImageCommandsTests
     }
 
     [Theory]
+    [InlineData("label: gpt\nstart=2048, size=20480, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\nstart=22528, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n", "gpt", "uefi")]
+    [InlineData("label: dos\nstart=2048, type=83, bootable\n", "mbr", "bios")]
+    [InlineData(null, "none", "unknown")]
+    public async Task Inspect_tells_the_boot_mode_from_the_partition_table_sfdisk_wrote(string? table, string scheme, string bootMode)
+    {
+        using var dir = new TempDirectory();
+        var raw = dir.File("guest.raw");
+        await ExternalTool.RunAsync("qemu-img", ["create", "-q", "-f", "raw", raw, "64M"]);
+        if (table is not null)
+        {
+            var script = dir.File("table.sfdisk");
+            await File.WriteAllTextAsync(script, table);
+            await ExternalTool.RunAsync("bash", ["-c", $"sfdisk -q '{raw}' < '{script}'"]);
+        }
+
+        var image = dir.File("guest.qcow2");
+        await ExternalTool.RunAsync("qemu-img", ["convert", "-q", "-f", "raw", "-O", "qcow2", raw, image]);
+
+        var text = await MigrateCli.RunAsync("inspect", image);
+        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.Contains($"partition table: {scheme}, boot mode: {bootMode}", text.StdOut, StringComparison.Ordinal);
+
+        var json = await MigrateCli.RunAsync("inspect", image, "--json");
+        using var document = JsonDocument.Parse(json.StdOut);
+        Assert.Equal(bootMode, document.RootElement.GetProperty("boot-mode").GetString());
+        Assert.Equal(scheme, document.RootElement.GetProperty("partition-table").GetString());
+    }
+
+    [Theory]
     [InlineData("raw")]
     [InlineData("qcow2")]
     [InlineData("vmdk", "subformat=monolithicSparse")]

@@ -54,7 +54,7 @@ internal static class ImageCommands
                 }
 
                 await using var vmaDisk = await VmaImages.OpenDeviceAsync(path, chosen, ct);
-                var vmaReport = ImageReport.From(await DiskImage.DescribeAsync(vmaDisk, ct));
+                var vmaReport = await ImageReport.From(await DiskImage.DescribeAsync(vmaDisk, ct)).WithGuestLayoutAsync(vmaDisk, ct);
                 if (parseResult.GetValue(json))
                 {
                     await context.Output.WriteLineAsync(JsonSerializer.Serialize(vmaReport, ImagesJsonContext.Default.ImageReport));
@@ -71,8 +71,9 @@ internal static class ImageCommands
             var reports = new List<ImageReport>();
             await foreach (var disk in input.ReadDisksAsync(ct))
             {
-                var info = disk.RandomAccess is { } randomAccess ? await DiskImage.DescribeAsync(randomAccess, ct) : disk.Sequential!.Describe();
-                reports.Add(ImageReport.From(info));
+                reports.Add(disk.RandomAccess is { } randomAccess
+                    ? await ImageReport.From(await DiskImage.DescribeAsync(randomAccess, ct)).WithGuestLayoutAsync(randomAccess, ct)
+                    : ImageReport.From(disk.Sequential!.Describe()));
             }
 
             await input.DrainStandardInputAsync(ct);
@@ -117,6 +118,11 @@ internal static class ImageCommands
             await output.WriteLineAsync($"{indent}format: {layer.Format}{(layer.Subformat is null ? "" : " (" + layer.Subformat + ")")}");
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}virtual size: {layer.VirtualSize} bytes"));
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}file size: {layer.FileSize} bytes"));
+            if (layer.BootMode is not null)
+            {
+                await output.WriteLineAsync($"{indent}partition table: {layer.PartitionTable}, boot mode: {layer.BootMode}");
+            }
+
             if (layer.AllocatedBytes is not null)
             {
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{indent}allocated: {layer.AllocatedBytes} bytes"));
