@@ -6,7 +6,8 @@
 # non-raw images through `qemu-nbd` (socket activation: nbdcopy -- [ qemu-nbd -f FMT IMAGE ] URI).
 # Transports: plain (Unix socket), delay-write-10ms (nbdkit delay filter), tls-psk (TCP, GnuTLS PSK).
 # Every tool is told the target reads as zero. Prints one line per case:
-#   RESULT case=<format>/<transport> sdk_s=.. nbdcopy_s=.. qemu_s=.. best_peer=.. ratio=<best_peer_s/sdk_s> sdk_rss_mib=.. peer_rss_mib=..
+#   RESULT case=<format>/<transport> sdk_s=.. nbdcopy_s=.. qemu_s=.. best_peer=.. ratio=<best_peer_s/sdk_s> sdk_cpu_s=..
+#     nbdcopy_cpu_s=.. qemu_cpu_s=.. sdk_rss_mib=.. peer_rss_mib=..  (times are medians; cpu = user + system)
 # then a Markdown table, and writes an SVG bar chart (data MiB/s per case and tool) to $SVG.
 # The first SDK run of each case is checked against qemu-img's decoding (cmp of a read-back).
 #
@@ -85,12 +86,14 @@ serve() {
   esac
 }
 
-# timed LOG CMD...: runs CMD under /usr/bin/time; prints "seconds max_rss_kib".
+# timed LOG CMD...: runs CMD under /usr/bin/time; prints "seconds max_rss_kib cpu_seconds" (cpu = user + system,
+# children included: nbdcopy's qemu-nbd counts). On a loaded machine wall time is mostly waiting for a core, so
+# the CPU time is the steadier measure of the work a tool does.
 timed() {
   local log=$1
   shift
-  /usr/bin/time -f 'TIME %e %M' -o "$log.time" "$@" >"$log" 2>&1 || { cat "$log" >&2; return 1; }
-  awk '/^TIME/ { print $2, $3 }' "$log.time"
+  /usr/bin/time -f 'TIME %e %M %U %S' -o "$log.time" "$@" >"$log" 2>&1 || { cat "$log" >&2; return 1; }
+  awk '/^TIME/ { printf "%s %s %.2f\n", $2, $3, $4 + $5 }' "$log.time"
 }
 
 run_tool() {
@@ -116,14 +119,16 @@ for format in $FORMATS; do
   image "$format"
   for transport in $TRANSPORTS; do
     case="$format/$transport"
-    declare -A times=() rss=()
-    for tool in sdk nbdcopy qemu; do times[$tool]=; rss[$tool]=; done
+    declare -A times=() rss=() cpu=()
+    for tool in sdk nbdcopy qemu; do times[$tool]=; rss[$tool]=; cpu[$tool]=; done
     for run in $(seq 1 "$RUNS"); do
       for tool in sdk nbdcopy qemu; do
         serve "$transport"
         if out=$(run_tool "$tool"); then
-          times[$tool]+=" ${out% *}"
-          rss[$tool]+=" ${out#* }"
+          read -r wall kib cpus <<<"$out"
+          times[$tool]+=" $wall"
+          rss[$tool]+=" $kib"
+          cpu[$tool]+=" $cpus"
         else
           echo "transfer.sh: $case $tool failed" >&2
         fi
@@ -141,17 +146,19 @@ for format in $FORMATS; do
     sdk_s=$(median ${times[sdk]}); nbd_s=$(median ${times[nbdcopy]:-nan}); qemu_s=$(median ${times[qemu]:-nan})
     # shellcheck disable=SC2086
     sdk_rss=$(median ${rss[sdk]}); peer_rss=$(median ${rss[nbdcopy]:-0} ${rss[qemu]:-0})
+    # shellcheck disable=SC2086
+    sdk_cpu=$(median ${cpu[sdk]}); nbd_cpu=$(median ${cpu[nbdcopy]:-nan}); qemu_cpu=$(median ${cpu[qemu]:-nan})
     best=$(awk -v a="$nbd_s" -v b="$qemu_s" 'BEGIN { if (a != "nan" && (b == "nan" || a + 0 <= b + 0)) print "nbdcopy " a; else print "qemu-img " b }')
-    echo "RESULT case=$case sdk_s=$sdk_s nbdcopy_s=$nbd_s qemu_s=$qemu_s best_peer=${best% *} ratio=$(ratio "${best#* }" "$sdk_s") sdk_rss_mib=$(awk -v k="$sdk_rss" 'BEGIN { printf "%.0f", k / 1024 }') peer_rss_mib=$(awk -v k="$peer_rss" 'BEGIN { printf "%.0f", k / 1024 }')"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$sdk_s" "$nbd_s" "$qemu_s" "$sdk_rss" "$data_mib" >>"$results"
-    unset times rss
+    echo "RESULT case=$case sdk_s=$sdk_s nbdcopy_s=$nbd_s qemu_s=$qemu_s best_peer=${best% *} ratio=$(ratio "${best#* }" "$sdk_s") sdk_cpu_s=$sdk_cpu nbdcopy_cpu_s=$nbd_cpu qemu_cpu_s=$qemu_cpu sdk_rss_mib=$(awk -v k="$sdk_rss" 'BEGIN { printf "%.0f", k / 1024 }') peer_rss_mib=$(awk -v k="$peer_rss" 'BEGIN { printf "%.0f", k / 1024 }')"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$sdk_s" "$nbd_s" "$qemu_s" "$sdk_rss" "$data_mib" "$sdk_cpu" "$nbd_cpu" "$qemu_cpu" >>"$results"
+    unset times rss cpu
   done
 done
 
 echo
-echo "| case | SDK s | nbdcopy s | qemu-img s | best peer / SDK | SDK peak RSS MiB |"
-echo "|---|---|---|---|---|---|"
-awk -F'\t' '{ best = ($3 != "nan" && ($4 == "nan" || $3 + 0 <= $4 + 0)) ? $3 : $4; printf "| %s | %.2f | %s | %s | %.2f× | %.0f |\n", $1, $2, $3, $4, best / $2, $5 / 1024 }' "$results"
+echo "| case | SDK s | nbdcopy s | qemu-img s | best peer / SDK | SDK CPU s | nbdcopy CPU s | qemu-img CPU s | SDK peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|---|"
+awk -F'\t' '{ best = ($3 != "nan" && ($4 == "nan" || $3 + 0 <= $4 + 0)) ? $3 : $4; printf "| %s | %.2f | %s | %s | %.2f× | %s | %s | %s | %.0f |\n", $1, $2, $3, $4, best / $2, $7, $8, $9, $5 / 1024 }' "$results"
 
 # The chart: data MiB/s per case, one bar per tool.
 awk -F'\t' -v out="$SVG" '
