@@ -61,13 +61,24 @@ stop_nbdkit() {
 
 # Publishes whitesky-migrate (Release, ReadyToRun so that start-up is not spent in the JIT: the peers are
 # native code) into $1/bin unless SKIP_BUILD=1 and it is there. Prints the path of the executable.
+# SDK_BUILD=composite publishes it self-contained with the framework and the tool compiled into one composite
+# ReadyToRun image: the generic code the tool instantiates across assemblies (async state machines, collections)
+# is then precompiled too, which saves about a quarter of a short copy's CPU time (~0.03-0.05 s), at the price of
+# a ~10-minute build on 2 cores and a 170 MB folder. The default is the framework-dependent build (the shape of
+# the `dotnet tool` package).
 build_sdk() {
   local work=$1 root
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
   if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -x "$work/bin/whitesky-migrate" ]; then
-    echo "$(basename "$0"): building whitesky-migrate (Release, ReadyToRun)" >&2
-    dotnet publish "$root/samples/Whitesky.Migrate/Whitesky.Migrate.csproj" -c Release -r linux-x64 --self-contained false \
-      -p:PublishReadyToRun=true -o "$work/bin" -nologo -v quiet >&2
+    if [ "${SDK_BUILD:-}" = composite ]; then
+      echo "$(basename "$0"): building whitesky-migrate (Release, self-contained, composite ReadyToRun)" >&2
+      dotnet publish "$root/samples/Whitesky.Migrate/Whitesky.Migrate.csproj" -c Release -r linux-x64 --self-contained true \
+        -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true -o "$work/bin" -nologo -v quiet >&2
+    else
+      echo "$(basename "$0"): building whitesky-migrate (Release, ReadyToRun)" >&2
+      dotnet publish "$root/samples/Whitesky.Migrate/Whitesky.Migrate.csproj" -c Release -r linux-x64 --self-contained false \
+        -p:PublishReadyToRun=true -o "$work/bin" -nologo -v quiet >&2
+    fi
   fi
   echo "$work/bin/whitesky-migrate"
 }
