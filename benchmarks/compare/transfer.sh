@@ -9,7 +9,8 @@
 #   RESULT case=<format>/<transport> sdk_s=.. nbdcopy_s=.. qemu_s=.. best_peer=.. ratio=<best_peer_s/sdk_s> sdk_cpu_s=..
 #     nbdcopy_cpu_s=.. qemu_cpu_s=.. sdk_rss_mib=.. peer_rss_mib=..  (times are medians; cpu = user + system)
 # then a Markdown table, and writes an SVG bar chart (data MiB/s per case and tool) to $SVG.
-# The first SDK run of each case is checked against qemu-img's decoding (cmp of a read-back).
+# The first SDK run of each case is checked against qemu-img's decoding (cmp of a read-back). The tools take
+# turns in a rotating order; the source is read once before each case so that all read it from the page cache.
 #
 # Environment: RUNS (default 3), FORMATS (default "raw qcow2 qcow2-compressed vmdk-sparse vmdk-stream"),
 # TRANSPORTS (default "plain delay-write-10ms tls-psk"), SIZE (bytes, default 1 GiB), WORK (default
@@ -121,8 +122,14 @@ for format in $FORMATS; do
     case="$format/$transport"
     declare -A times=() rss=() cpu=()
     for tool in sdk nbdcopy qemu; do times[$tool]=; rss[$tool]=; cpu[$tool]=; done
+    # Every tool reads the source from the page cache: read it once before the case.
+    cat "$IMAGE" >/dev/null
     for run in $(seq 1 "$RUNS"); do
-      for tool in sdk nbdcopy qemu; do
+      # The order turns with every run, so that no tool always goes first (after a pause, or a cache eviction).
+      order=(sdk nbdcopy qemu)
+      shift_by=$(((run - 1) % 3))
+      order=("${order[@]:shift_by}" "${order[@]:0:shift_by}")
+      for tool in "${order[@]}"; do
         serve "$transport"
         if out=$(run_tool "$tool"); then
           read -r wall kib cpus <<<"$out"
