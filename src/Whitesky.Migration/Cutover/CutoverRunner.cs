@@ -82,10 +82,10 @@ public sealed class CutoverRunner
         return run.Report(false, true, rollbackFailure is null ? failure : $"{failure} Rollback also failed: {rollbackFailure}");
     }
 
-    private static async Task PreCheckAsync(CutoverPlan plan, CancellationToken cancellationToken)
+    private async Task PreCheckAsync(CutoverPlan plan, CancellationToken cancellationToken)
     {
         var problems = new List<string>();
-        var now = DateTimeOffset.UtcNow;
+        var now = _time.GetUtcNow();
         foreach (var vm in plan.Vms)
         {
             if (plan.MaxReplicationAge is { } maxAge && (vm.LastReplicatedAt is not { } at || now - at > maxAge))
