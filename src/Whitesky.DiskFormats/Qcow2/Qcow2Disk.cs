@@ -533,7 +533,7 @@ internal sealed class Qcow2Disk : IVirtualDisk
                 {
                     await foreach (var e in _parent.GetExtentsAsync(position, parentEnd - position, cancellationToken).ConfigureAwait(false))
                     {
-                        if (Merge(ref pending, e) is { } done)
+                        if (ExtentRuns.Merge(ref pending, e) is { } done)
                         {
                             yield return done;
                         }
@@ -543,7 +543,7 @@ internal sealed class Qcow2Disk : IVirtualDisk
                 if (position + piece.Length > Math.Max(parentEnd, position))
                 {
                     var from = Math.Max(parentEnd, position);
-                    if (Merge(ref pending, new DiskExtent(from, position + piece.Length - from, DiskExtentKind.Unallocated)) is { } done)
+                    if (ExtentRuns.Merge(ref pending, new DiskExtent(from, position + piece.Length - from, DiskExtentKind.Unallocated)) is { } done)
                     {
                         yield return done;
                     }
@@ -557,7 +557,7 @@ internal sealed class Qcow2Disk : IVirtualDisk
                     PieceKind.Zero => DiskExtentKind.Zero,
                     _ => DiskExtentKind.Unallocated,
                 };
-                if (Merge(ref pending, new DiskExtent(position, piece.Length, kind)) is { } done)
+                if (ExtentRuns.Merge(ref pending, new DiskExtent(position, piece.Length, kind)) is { } done)
                 {
                     yield return done;
                 }
@@ -570,20 +570,6 @@ internal sealed class Qcow2Disk : IVirtualDisk
         {
             yield return last;
         }
-    }
-
-    /// <summary>Adds <paramref name="next"/> to the pending extent; returns the finished one when the kind changes.</summary>
-    private static DiskExtent? Merge(ref DiskExtent? pending, DiskExtent next)
-    {
-        if (pending is { } p && p.Kind == next.Kind && p.End == next.Offset)
-        {
-            pending = p with { Length = p.Length + next.Length };
-            return null;
-        }
-
-        var done = pending;
-        pending = next;
-        return done;
     }
 
     public DiskInfo Describe()

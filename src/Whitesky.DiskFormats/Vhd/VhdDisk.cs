@@ -385,7 +385,7 @@ internal sealed class VhdDisk : IVirtualDisk
                 {
                     await foreach (var e in _parent.GetExtentsAsync(position, parentEnd - position, cancellationToken).ConfigureAwait(false))
                     {
-                        if (Merge(ref pending, e) is { } done)
+                        if (ExtentRuns.Merge(ref pending, e) is { } done)
                         {
                             yield return done;
                         }
@@ -393,7 +393,7 @@ internal sealed class VhdDisk : IVirtualDisk
                 }
 
                 var from = Math.Max(parentEnd, position);
-                if (position + piece.Length > from && Merge(ref pending, new DiskExtent(from, position + piece.Length - from, DiskExtentKind.Unallocated)) is { } rest)
+                if (position + piece.Length > from && ExtentRuns.Merge(ref pending, new DiskExtent(from, position + piece.Length - from, DiskExtentKind.Unallocated)) is { } rest)
                 {
                     yield return rest;
                 }
@@ -401,7 +401,7 @@ internal sealed class VhdDisk : IVirtualDisk
             else
             {
                 var kind = piece.Kind == PieceKind.Data ? DiskExtentKind.Data : DiskExtentKind.Unallocated;
-                if (Merge(ref pending, new DiskExtent(position, piece.Length, kind)) is { } done)
+                if (ExtentRuns.Merge(ref pending, new DiskExtent(position, piece.Length, kind)) is { } done)
                 {
                     yield return done;
                 }
@@ -450,19 +450,6 @@ internal sealed class VhdDisk : IVirtualDisk
             yield return new DiskExtent(from, dataEnd - from, DiskExtentKind.Data);
             position = dataEnd;
         }
-    }
-
-    private static DiskExtent? Merge(ref DiskExtent? pending, DiskExtent next)
-    {
-        if (pending is { } p && p.Kind == next.Kind && p.End == next.Offset)
-        {
-            pending = p with { Length = p.Length + next.Length };
-            return null;
-        }
-
-        var done = pending;
-        pending = next;
-        return done;
     }
 
     public DiskInfo Describe()

@@ -336,7 +336,7 @@ internal sealed class VhdxDisk : IVirtualDisk
                 {
                     await foreach (var e in _parent.GetExtentsAsync(position, parentEnd - position, cancellationToken).ConfigureAwait(false))
                     {
-                        if (Merge(ref pending, e) is { } done)
+                        if (ExtentRuns.Merge(ref pending, e) is { } done)
                         {
                             yield return done;
                         }
@@ -344,7 +344,7 @@ internal sealed class VhdxDisk : IVirtualDisk
                 }
 
                 var from = Math.Max(parentEnd, position);
-                if (position + piece.Length > from && Merge(ref pending, new DiskExtent(from, position + piece.Length - from, DiskExtentKind.Unallocated)) is { } rest)
+                if (position + piece.Length > from && ExtentRuns.Merge(ref pending, new DiskExtent(from, position + piece.Length - from, DiskExtentKind.Unallocated)) is { } rest)
                 {
                     yield return rest;
                 }
@@ -357,7 +357,7 @@ internal sealed class VhdxDisk : IVirtualDisk
                     PieceKind.Zero => DiskExtentKind.Zero,
                     _ => DiskExtentKind.Unallocated,
                 };
-                if (Merge(ref pending, new DiskExtent(position, piece.Length, kind)) is { } done)
+                if (ExtentRuns.Merge(ref pending, new DiskExtent(position, piece.Length, kind)) is { } done)
                 {
                     yield return done;
                 }
@@ -370,19 +370,6 @@ internal sealed class VhdxDisk : IVirtualDisk
         {
             yield return last;
         }
-    }
-
-    private static DiskExtent? Merge(ref DiskExtent? pending, DiskExtent next)
-    {
-        if (pending is { } p && p.Kind == next.Kind && p.End == next.Offset)
-        {
-            pending = p with { Length = p.Length + next.Length };
-            return null;
-        }
-
-        var done = pending;
-        pending = next;
-        return done;
     }
 
     public DiskInfo Describe()
