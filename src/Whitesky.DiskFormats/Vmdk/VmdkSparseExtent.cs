@@ -462,31 +462,4 @@ internal sealed class VmdkSparseExtent : IVmdkExtent
     private readonly record struct Run(RunKind Kind, long Start, long FileOffset, long Length);
 
     private readonly record struct CompressedGrain(long Index, long FileOffset, int InGrain, Memory<byte> Target);
-
-    /// <summary>A read-only stream over memory (no copy), for the inflater.</summary>
-    private sealed class ReadOnlyMemoryStream(ReadOnlyMemory<byte> data) : Stream
-    {
-        private int _position;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => data.Length;
-        public override long Position { get => _position; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            var n = Math.Min(buffer.Length, data.Length - _position);
-            data.Span.Slice(_position, n).CopyTo(buffer);
-            _position += n;
-            return n;
-        }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
 }
