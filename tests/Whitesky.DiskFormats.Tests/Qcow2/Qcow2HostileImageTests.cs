@@ -2,47 +2,19 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using Whitesky.Nbd.Tests.Peers;
 using static Whitesky.DiskFormats.Tests.Qcow2.Qcow2Peers;
+using static Whitesky.DiskFormats.Tests.Core.HostileImages;
 
 namespace Whitesky.DiskFormats.Tests.Qcow2;
 
 /// <summary>Valid images from qemu-img, patched into hostile ones: each is refused with the structure and offset named, quickly.</summary>
 public class Qcow2HostileImageTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
-
     private static async Task<string> ValidImageAsync(TempDirectory dir, string name = "disk.qcow2", string options = "cluster_size=65536")
     {
         var path = dir.File(name);
         await ExternalTool.RunAsync("qemu-img", ["create", "-q", "-f", "qcow2", "-o", options, path, "16M"]);
         await QemuIoAsync(path, "write -P 0x42 0 8M");
         return path;
-    }
-
-    /// <summary>Opens the image and reads all of it, within the time bound; returns the refusal.</summary>
-    private static async Task<DiskFormatException> RefusalAsync(string path, DiskImageOptions? options = null)
-    {
-        async Task OpenAndReadAsync()
-        {
-            await using var disk = await DiskImage.OpenAsync(path, options);
-            var buffer = new byte[disk.Capacity];
-            await disk.ReadAsync(0, buffer);
-            await foreach (var unused in disk.GetExtentsAsync(0, disk.Capacity))
-            {
-            }
-        }
-
-        var refusal = await Assert.ThrowsAsync<DiskFormatException>(() => OpenAndReadAsync().WaitAsync(Bound));
-        Assert.NotNull(refusal.Structure);
-        Assert.NotNull(refusal.Offset);
-        Assert.Contains(refusal.Structure!, refusal.Message, StringComparison.Ordinal);
-        return refusal;
-    }
-
-    private static async Task PatchAsync(string path, long offset, byte[] bytes)
-    {
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Write);
-        file.Position = offset;
-        await file.WriteAsync(bytes);
     }
 
     private static byte[] U64(ulong value)

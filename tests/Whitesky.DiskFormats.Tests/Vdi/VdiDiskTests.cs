@@ -2,13 +2,12 @@ using System.Buffers.Binary;
 using System.Globalization;
 using Whitesky.DiskFormats.Tests.Core;
 using Whitesky.Nbd.Tests.Peers;
+using static Whitesky.DiskFormats.Tests.Core.HostileImages;
 
 namespace Whitesky.DiskFormats.Tests.Vdi;
 
 public class VdiDiskTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
-
     private static async Task<string> QemuImageAsync(TempDirectory dir, bool isStatic, long size = 64L << 20)
     {
         var path = dir.File(isStatic ? "static.vdi" : "dynamic.vdi");
@@ -94,25 +93,6 @@ public class VdiDiskTests
         var kinds = await QemuPeers.OurKindsAsync(disk);
         Assert.Contains((9L << 20, 1L << 20, DiskExtentKind.Zero), kinds);
         Assert.Contains((10L << 20, 2L << 20, DiskExtentKind.Data), kinds);
-    }
-
-    private static async Task<DiskFormatException> RefusalAsync(string path)
-    {
-        async Task OpenAndReadAsync()
-        {
-            await using var disk = await DiskImage.OpenAsync(path);
-            var buffer = new byte[disk.Capacity];
-            await disk.ReadAsync(0, buffer);
-            await foreach (var unused in disk.GetExtentsAsync(0, disk.Capacity))
-            {
-            }
-        }
-
-        var refusal = await Assert.ThrowsAsync<DiskFormatException>(() => OpenAndReadAsync().WaitAsync(Bound));
-        Assert.NotNull(refusal.Structure);
-        Assert.NotNull(refusal.Offset);
-        Assert.Contains(refusal.Structure!, refusal.Message, StringComparison.Ordinal);
-        return refusal;
     }
 
     [Theory]

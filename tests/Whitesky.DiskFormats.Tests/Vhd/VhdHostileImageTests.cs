@@ -1,46 +1,19 @@
 using System.Buffers.Binary;
 using Whitesky.DiskFormats.Tests.Core;
 using Whitesky.Nbd.Tests.Peers;
+using static Whitesky.DiskFormats.Tests.Core.HostileImages;
 
 namespace Whitesky.DiskFormats.Tests.Vhd;
 
 /// <summary>Valid VHDs patched into hostile ones: each is refused with the structure and offset named, quickly.</summary>
 public class VhdHostileImageTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
-
     private static async Task<string> QemuImageAsync(TempDirectory dir, string subformat)
     {
         var path = dir.File($"disk-{subformat}.vhd");
         await ExternalTool.RunAsync("qemu-img", ["create", "-q", "-f", "vpc", "-o", $"subformat={subformat},force_size=on", path, "16M"]);
         await QemuPeers.QemuIoAsync("vpc", path, "write -P 0x42 0 8M");
         return path;
-    }
-
-    private static async Task<DiskFormatException> RefusalAsync(string path, DiskImageOptions? options = null)
-    {
-        async Task OpenAndReadAsync()
-        {
-            await using var disk = await DiskImage.OpenAsync(path, options);
-            var buffer = new byte[disk.Capacity];
-            await disk.ReadAsync(0, buffer);
-            await foreach (var unused in disk.GetExtentsAsync(0, disk.Capacity))
-            {
-            }
-        }
-
-        var refusal = await Assert.ThrowsAsync<DiskFormatException>(() => OpenAndReadAsync().WaitAsync(Bound));
-        Assert.NotNull(refusal.Structure);
-        Assert.NotNull(refusal.Offset);
-        Assert.Contains(refusal.Structure!, refusal.Message, StringComparison.Ordinal);
-        return refusal;
-    }
-
-    private static async Task PatchAsync(string path, long offset, byte[] bytes)
-    {
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Write);
-        file.Position = offset;
-        await file.WriteAsync(bytes);
     }
 
     private static byte[] U32(uint value)

@@ -1,14 +1,13 @@
 using System.Buffers.Binary;
 using Whitesky.Nbd.Tests.Peers;
 using static Whitesky.DiskFormats.Tests.Vhdx.VhdxTestImages;
+using static Whitesky.DiskFormats.Tests.Core.HostileImages;
 
 namespace Whitesky.DiskFormats.Tests.Vhdx;
 
 /// <summary>Valid images from qemu-img (or the test writer), patched into hostile ones: each is refused with the structure and offset named, quickly.</summary>
 public class VhdxHostileImageTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
-
     private static async Task<(string Path, byte[] Bytes, Layout Layout)> ValidImageAsync(TempDirectory dir)
     {
         var path = dir.File("disk.vhdx");
@@ -16,26 +15,6 @@ public class VhdxHostileImageTests
         await QemuIoAsync(path, "write -P 0x42 0 4M", "write -P 0x43 10M 1M");
         var bytes = await File.ReadAllBytesAsync(path);
         return (path, bytes, ReadLayout(bytes));
-    }
-
-    /// <summary>Opens the image and reads and maps all of it, within the time bound; returns the refusal.</summary>
-    private static async Task<DiskFormatException> RefusalAsync(string path, DiskImageOptions? options = null)
-    {
-        async Task OpenAndReadAsync()
-        {
-            await using var disk = await DiskImage.OpenAsync(path, options);
-            var buffer = new byte[disk.Capacity];
-            await disk.ReadAsync(0, buffer);
-            await foreach (var unused in disk.GetExtentsAsync(0, disk.Capacity))
-            {
-            }
-        }
-
-        var refusal = await Assert.ThrowsAsync<DiskFormatException>(() => OpenAndReadAsync().WaitAsync(Bound));
-        Assert.NotNull(refusal.Structure);
-        Assert.NotNull(refusal.Offset);
-        Assert.Contains(refusal.Structure!, refusal.Message, StringComparison.Ordinal);
-        return refusal;
     }
 
     private static async Task<string> HashOfQemuReadingAsync(TempDirectory dir, string path)
