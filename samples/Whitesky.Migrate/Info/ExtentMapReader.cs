@@ -7,29 +7,20 @@ internal static class ExtentMapReader
 {
     public static async Task<IReadOnlyList<ExtentMapEntry>> ReadAsync(NbdClient client, string context, CancellationToken cancellationToken)
     {
-        var size = client.Export.Size;
         var merged = new List<ExtentMapEntry>();
-        long offset = 0;
         long runStart = 0;
         long runLength = 0;
         uint runType = 0;
-        while (offset < size)
+        await foreach (var extent in client.GetExtentsAsync(context, 0, client.Export.Size, cancellationToken))
         {
-            var status = await client.BlockStatusAsync(offset, size - offset, cancellationToken: cancellationToken);
-            foreach (var extent in status[context])
+            if (runLength > 0 && extent.Flags == runType && runStart + runLength == extent.Offset)
             {
-                var length = Math.Min(extent.Length, size - extent.Offset);
-                if (runLength > 0 && extent.Flags == runType && runStart + runLength == extent.Offset)
-                {
-                    runLength += length;
-                }
-                else
-                {
-                    Flush();
-                    (runStart, runLength, runType) = (extent.Offset, length, extent.Flags);
-                }
-
-                offset = extent.Offset + length;
+                runLength += extent.Length;
+            }
+            else
+            {
+                Flush();
+                (runStart, runLength, runType) = (extent.Offset, extent.Length, extent.Flags);
             }
         }
 

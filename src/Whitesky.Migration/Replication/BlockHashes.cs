@@ -16,15 +16,7 @@ internal static class BlockHashes
         foreach (var block in sortedBlocks)
         {
             var start = block * blockSize;
-            var end = Math.Min(start + blockSize, capacity);
-            if (ranges.Count > 0 && ranges[^1].End == start)
-            {
-                ranges[^1] = ranges[^1] with { Length = end - ranges[^1].Offset };
-            }
-            else
-            {
-                ranges.Add(new ChangedRange(start, end - start));
-            }
+            ChangedRanges.Append(ranges, start, Math.Min(start + blockSize, capacity));
         }
 
         return ranges;

@@ -192,37 +192,11 @@ public sealed class DirtyBitmapChangeSource : IChangeSource, IChangeSourceState
     private async Task<List<ChangedRange>> MapAsync(string context, Func<NbdExtent, bool> wanted, CancellationToken cancellationToken)
     {
         var ranges = new List<ChangedRange>();
-        var offset = 0L;
-        while (offset < Capacity)
+        await foreach (var extent in _client.GetExtentsAsync(context, 0, Capacity, cancellationToken).ConfigureAwait(false))
         {
-            var status = await _client.BlockStatusAsync(offset, Capacity - offset, NbdCommandFlags.None, cancellationToken).ConfigureAwait(false);
-            var extents = status[context];
-            if (extents.Count == 0)
+            if (wanted(extent))
             {
-                throw new NbdProtocolException($"The server answered BLOCK_STATUS at {offset} with no extents for {context}.");
-            }
-
-            foreach (var extent in extents)
-            {
-                var end = Math.Min(extent.End, Capacity);
-                if (end <= offset)
-                {
-                    continue;
-                }
-
-                if (wanted(extent))
-                {
-                    if (ranges.Count > 0 && ranges[^1].End == offset)
-                    {
-                        ranges[^1] = ranges[^1] with { Length = end - ranges[^1].Offset };
-                    }
-                    else
-                    {
-                        ranges.Add(new ChangedRange(offset, end - offset));
-                    }
-                }
-
-                offset = end;
+                ChangedRanges.Append(ranges, extent.Offset, extent.End);
             }
         }
 

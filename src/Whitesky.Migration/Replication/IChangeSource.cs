@@ -9,6 +9,23 @@ public readonly record struct ChangedRange(long Offset, long Length)
     public long End => Offset + Length;
 }
 
+/// <summary>Builds the sorted, coalesced range lists of <see cref="ChangeSet"/>.</summary>
+internal static class ChangedRanges
+{
+    /// <summary>Appends [<paramref name="start"/>, <paramref name="end"/>), extending the last range when they touch.</summary>
+    public static void Append(List<ChangedRange> ranges, long start, long end)
+    {
+        if (ranges.Count > 0 && ranges[^1].End == start)
+        {
+            ranges[^1] = ranges[^1] with { Length = end - ranges[^1].Offset };
+        }
+        else
+        {
+            ranges.Add(new ChangedRange(start, end - start));
+        }
+    }
+}
+
 /// <summary>What one replication pass has to copy.</summary>
 /// <param name="Pass">0 for the initial full sync, then 1, 2, ...</param>
 /// <param name="Ranges">The runs to copy, in offset order, not overlapping. A run may read as zeroes now (it was cleared).</param>

@@ -108,14 +108,7 @@ public sealed class SnapshotDeltaChangeSource : IChangeSource
                 continue;
             }
 
-            if (ranges.Count > 0 && ranges[^1].End == extent.Offset)
-            {
-                ranges[^1] = ranges[^1] with { Length = extent.End - ranges[^1].Offset };
-            }
-            else
-            {
-                ranges.Add(new ChangedRange(extent.Offset, extent.Length));
-            }
+            ChangedRanges.Append(ranges, extent.Offset, extent.End);
         }
     }
 }

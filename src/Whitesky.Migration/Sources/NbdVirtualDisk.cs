@@ -40,36 +40,18 @@ public sealed class NbdVirtualDisk : IVirtualDisk
     public async IAsyncEnumerable<DiskExtent> GetExtentsAsync(long offset, long length,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var end = offset + length;
         if (!_client.Export.MetaContexts.Contains(NbdMetaContexts.BaseAllocation, StringComparer.Ordinal))
         {
             yield return new DiskExtent(offset, length, DiskExtentKind.Data);
             yield break;
         }
 
-        while (offset < end)
+        await foreach (var extent in _client.GetExtentsAsync(NbdMetaContexts.BaseAllocation, offset, length, cancellationToken).ConfigureAwait(false))
         {
-            var status = await _client.BlockStatusAsync(offset, end - offset, cancellationToken: cancellationToken).ConfigureAwait(false);
-            var extents = status[NbdMetaContexts.BaseAllocation];
-            if (extents.Count == 0)
-            {
-                throw new NbdProtocolException($"{_name}: the server answered BLOCK_STATUS at offset {offset} with no extent.");
-            }
-
-            foreach (var extent in extents)
-            {
-                var stop = Math.Min(extent.End, end);
-                if (stop <= offset)
-                {
-                    continue;
-                }
-
-                var kind = extent.IsHole && extent.IsZero ? DiskExtentKind.Unallocated
-                    : extent.IsZero ? DiskExtentKind.Zero
-                    : DiskExtentKind.Data;
-                yield return new DiskExtent(offset, stop - offset, kind);
-                offset = stop;
-            }
+            var kind = extent.IsHole && extent.IsZero ? DiskExtentKind.Unallocated
+                : extent.IsZero ? DiskExtentKind.Zero
+                : DiskExtentKind.Data;
+            yield return new DiskExtent(extent.Offset, extent.Length, kind);
         }
     }
 

@@ -246,6 +246,43 @@ public sealed class NbdClient : IAsyncDisposable
         return status!;
     }
 
+    /// <summary>
+    /// The extents of <paramref name="context"/> covering exactly [<paramref name="offset"/>, <paramref name="offset"/> +
+    /// <paramref name="length"/>): as many <c>BLOCK_STATUS</c> requests as the server's answers need, each extent
+    /// clipped to the range. Adjacent extents with the same flags are not merged.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">The context was not negotiated.</exception>
+    /// <exception cref="NbdProtocolException">An answer made no progress (no extent for the context).</exception>
+    public async IAsyncEnumerable<NbdExtent> GetExtentsAsync(string context, long offset, long length,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(context);
+        CheckRange(offset, length, NbdCommand.BlockStatus);
+        var end = offset + length;
+        while (offset < end)
+        {
+            var status = await BlockStatusAsync(offset, end - offset, NbdCommandFlags.None, cancellationToken).ConfigureAwait(false);
+            var asked = offset;
+            foreach (var extent in status[context])
+            {
+                var stop = Math.Min(extent.End, end);
+                if (stop <= offset)
+                {
+                    continue;
+                }
+
+                yield return new NbdExtent(offset, stop - offset, extent.Flags);
+                offset = stop;
+            }
+
+            if (offset == asked)
+            {
+                throw new NbdProtocolException(string.Create(CultureInfo.InvariantCulture,
+                    $"The server answered BLOCK_STATUS at offset {asked} with no extent for {context}."));
+            }
+        }
+    }
+
     /// <summary>Waits for requests in flight (bounded), sends <c>NBD_CMD_DISC</c> on every connection, and closes them.</summary>
     public async ValueTask DisposeAsync()
     {

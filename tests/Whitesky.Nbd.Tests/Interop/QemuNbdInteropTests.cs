@@ -47,6 +47,18 @@ public class QemuNbdInteropTests
         var dirtyBytes = new byte[64 << 10];
         await client.ReadAsync(8L << 20, dirtyBytes);
         Assert.All(dirtyBytes, b => Assert.Equal(0x22, b));
+
+        // The extent walk covers exactly the range asked, clipping the runs at both ends.
+        var walked = new List<(long, long, uint)>();
+        await foreach (var e in client.GetExtentsAsync(bitmap, (8L << 20) + 4096, 13L << 20))
+        {
+            walked.Add((e.Offset, e.Length, e.Flags));
+        }
+
+        Assert.Equal(
+            [((8L << 20) + 4096, (64L << 10) - 4096, NbdExtent.DirtyFlag), ((8L << 20) + (64L << 10), (12L << 20) - (64L << 10), 0u),
+             (20L << 20, 1L << 20, NbdExtent.DirtyFlag), (21L << 20, 4096, 0u)],
+            walked);
     }
 
     [Fact]
