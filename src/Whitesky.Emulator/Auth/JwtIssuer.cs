@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
@@ -29,17 +30,21 @@ internal sealed class JwtIssuer : IDisposable
     public string Issue(TimeSpan lifetime)
     {
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
-        var payload = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        var payload = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(payload))
         {
-            ["iss"] = Issuer,
-            ["sub"] = User,
-            ["username"] = User,
-            ["azp"] = "whitesky-emulator",
-            ["iat"] = now,
-            ["exp"] = now + (long)Math.Max(1, lifetime.TotalSeconds),
-            ["jti"] = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
-        });
-        var unsigned = Base64Url.EncodeToString(Header) + "." + Base64Url.EncodeToString(payload);
+            writer.WriteStartObject();
+            writer.WriteString("iss", Issuer);
+            writer.WriteString("sub", User);
+            writer.WriteString("username", User);
+            writer.WriteString("azp", "whitesky-emulator");
+            writer.WriteNumber("iat", now);
+            writer.WriteNumber("exp", now + (long)Math.Max(1, lifetime.TotalSeconds));
+            writer.WriteString("jti", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)));
+            writer.WriteEndObject();
+        }
+
+        var unsigned = Base64Url.EncodeToString(Header) + "." + Base64Url.EncodeToString(payload.WrittenSpan);
         return unsigned + "." + Base64Url.EncodeToString(Sign(unsigned));
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Whitesky.Emulator.Http;
 
@@ -31,7 +32,7 @@ internal sealed class ApiCall
         int.TryParse(Route(name), NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : throw new ApiError(404, "Not Found");
 
     /// <summary>Reads a JSON body; an empty one is null unless <paramref name="required"/>.</summary>
-    public async Task<T?> BodyAsync<T>(JsonSerializerOptions options, bool required)
+    public async Task<T?> BodyAsync<T>(JsonTypeInfo<T> typeInfo, bool required)
         where T : class
     {
         var request = Http.Request;
@@ -60,7 +61,7 @@ internal sealed class ApiCall
 
         try
         {
-            return JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), options)
+            return JsonSerializer.Deserialize(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), typeInfo)
                 ?? (required ? throw ApiError.BadRequest("Input payload validation failed: a JSON body is required") : null);
         }
         catch (JsonException ex)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Whitesky.Emulator.Http;
@@ -15,13 +16,13 @@ internal sealed partial class EmulatorApi
 {
     private void MapAdmin(WebApplication app)
     {
-        app.MapGet(AdminPath, () => Ok(new Dictionary<string, object>
+        app.MapGet(AdminPath, () => Ok(new JsonObject
         {
             ["customer_id"] = Options.CustomerId,
             ["cloudspace_id"] = Options.CloudspaceId,
             ["location"] = Options.Location,
             ["data_directory"] = DataDirectory,
-            ["operations"] = _operations.Select(o => new Dictionary<string, string> { ["method"] = o.Method, ["path"] = o.Path, ["operation_id"] = o.OperationId }).ToList(),
+            ["operations"] = new JsonArray([.. _operations.Select(o => new JsonObject { ["method"] = o.Method, ["path"] = o.Path, ["operation_id"] = o.OperationId })]),
         }));
 
         app.MapPost(AdminPath + "/jwt", (HttpContext context) =>
@@ -50,7 +51,7 @@ internal sealed partial class EmulatorApi
         {
             try
             {
-                var update = await JsonSerializer.DeserializeAsync<FaultUpdate>(context.Request.Body, Json, context.RequestAborted).ConfigureAwait(false);
+                var update = await JsonSerializer.DeserializeAsync(context.Request.Body, JsonInfo<FaultUpdate>(), context.RequestAborted).ConfigureAwait(false);
                 if (update?.LatencyMs is { } latency)
                 {
                     Faults.Latency = TimeSpan.FromMilliseconds(latency);
@@ -135,14 +136,14 @@ internal sealed partial class EmulatorApi
                 return Error(404, $"Virtual machine with id {vm_id} does not exist");
             }
 
-            return Ok(new Dictionary<string, object?>
+            return Ok(new JsonObject
             {
                 ["vm_id"] = vm.Id,
                 ["status"] = vm.Status,
                 ["boot_type"] = vm.BootType,
                 ["boot_disk_id"] = vm.BootDiskId,
-                ["disk_ids"] = vm.DiskIds.ToList(),
-                ["cdrom_ids"] = vm.CdromIds.ToList(),
+                ["disk_ids"] = Numbers(vm.DiskIds),
+                ["cdrom_ids"] = Numbers(vm.CdromIds),
                 ["acronis"] = vm.Acronis,
                 ["veeam"] = vm.Veeam,
                 ["os_type"] = vm.OsType,
@@ -156,29 +157,31 @@ internal sealed partial class EmulatorApi
         {
             using var _ = await LockAsync(cancellationToken).ConfigureAwait(false);
             return _disks.TryGetValue(disk_id, out var disk)
-                ? Ok(new Dictionary<string, object?> { ["disk_id"] = disk.Id, ["path"] = disk.Path, ["size_bytes"] = disk.SizeGb * BytesPerGb, ["exposed"] = disk.Exposure is not null, ["vm_id"] = disk.VmId })
+                ? Ok(new JsonObject { ["disk_id"] = disk.Id, ["path"] = disk.Path, ["size_bytes"] = disk.SizeGb * BytesPerGb, ["exposed"] = disk.Exposure is not null, ["vm_id"] = disk.VmId })
                 : Error(404, $"Disk with id {disk_id} does not exist");
         });
         app.MapGet(AdminPath + "/cdroms/{cdrom_id:int}", async (int cdrom_id, CancellationToken cancellationToken) =>
         {
             using var _ = await LockAsync(cancellationToken).ConfigureAwait(false);
             return _cdroms.TryGetValue(cdrom_id, out var cdrom)
-                ? Ok(new Dictionary<string, object?> { ["cdrom_id"] = cdrom.Id, ["path"] = cdrom.Path, ["size"] = cdrom.Size })
+                ? Ok(new JsonObject { ["cdrom_id"] = cdrom.Id, ["path"] = cdrom.Path, ["size"] = cdrom.Size })
                 : Error(404, $"CD-ROM image with id {cdrom_id} does not exist");
         });
     }
 
-    private Dictionary<string, object?> FaultState() => new()
+    private static JsonArray Numbers(IEnumerable<int> values) => [.. values.Select(v => (JsonNode?)v)];
+
+    private JsonObject FaultState() => new()
     {
         ["latency_ms"] = Faults.Latency.TotalMilliseconds,
         ["state_transition_ms"] = Faults.StateTransitionDelay.TotalMilliseconds,
         ["fail_exposes"] = Faults.FailExposes,
         ["stall_imports"] = Faults.StallImports,
         ["drop_nbd_connections_after_bytes"] = Faults.DropNbdConnectionsAfterBytes,
-        ["fail_operations"] = Faults.FailingOperations,
+        ["fail_operations"] = new JsonObject(Faults.FailingOperations.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
     };
 
-    private sealed record FaultUpdate
+    internal sealed record FaultUpdate
     {
         public double? LatencyMs { get; init; }
         public double? StateTransitionMs { get; init; }

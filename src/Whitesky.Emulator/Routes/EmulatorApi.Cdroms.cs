@@ -116,7 +116,7 @@ internal sealed partial class EmulatorApi
         var name = call.Query.RequiredString("name");
         var osType = call.Query.RequiredString("os_type", SwaggerEnums.OsType);
         var osName = call.Query.RequiredString("os_name", SwaggerEnums.OsName);
-        var body = (await call.BodyAsync<CreateImageExpectStruct>(Json, required: true).ConfigureAwait(false))!;
+        var body = (await call.BodyAsync(JsonInfo<CreateImageExpectStruct>(), required: true).ConfigureAwait(false))!;
         RequireBody(("object_name", body.ObjectName), ("uploaded_parts", body.UploadedParts));
         using var _ = await LockAsync(call.Aborted).ConfigureAwait(false);
         var upload = FindUpload(call.Route("upload_id"), body.ObjectName!);

@@ -16,7 +16,7 @@ internal sealed partial class EmulatorApi
 
     private async Task<IResult> ImportVmAsync(ApiCall call)
     {
-        var body = (await call.BodyAsync<ImportVmS3ArgsModel>(Json, required: true).ConfigureAwait(false))!;
+        var body = (await call.BodyAsync(JsonInfo<ImportVmS3ArgsModel>(), required: true).ConfigureAwait(false))!;
         RequireBody(("boot_type", body.BootType), ("bucket", body.Bucket), ("description", body.Description), ("key", body.Key),
             ("link", body.Link), ("memory", body.Memory), ("name", body.Name), ("object_name", body.ObjectName), ("os_name", body.OsName),
             ("os_type", body.OsType), ("region", body.Region), ("secret", body.Secret), ("vcpus", body.Vcpus));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Whitesky.Emulator.Http;
 using Whitesky.Emulator.Models;
@@ -87,7 +88,7 @@ internal sealed partial class EmulatorApi
         var acronis = query.Bool("acronis", false);
         var veeam = query.Bool("veeam", false);
         var bootType = query.String("boot_type", SwaggerEnums.BootType) ?? "bios";
-        await call.BodyAsync<Dictionary<string, object>>(Json, required: false).ConfigureAwait(false);
+        await call.BodyAsync(JsonInfo<JsonObject>(), required: false).ConfigureAwait(false);
         if (vcpus < 1 || memory < 128)
         {
             throw ApiError.BadRequest("vcpus must be at least 1 and memory at least 128 MiB");
@@ -432,7 +433,7 @@ internal sealed partial class EmulatorApi
 
     private async Task<IResult> ExportVmAsync(ApiCall call)
     {
-        var body = await call.BodyAsync<ExportVmS3ArgsModel>(Json, required: true).ConfigureAwait(false);
+        var body = await call.BodyAsync(JsonInfo<ExportVmS3ArgsModel>(), required: true).ConfigureAwait(false);
         RequireBody(("link", body!.Link), ("key", body.Key), ("secret", body.Secret), ("region", body.Region), ("bucket", body.Bucket), ("object_name", body.ObjectName));
         using (await LockAsync(call.Aborted).ConfigureAwait(false))
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -51,6 +52,7 @@ internal sealed partial class EmulatorApi : IAsyncDisposable
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DictionaryKeyPolicy = null,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        TypeInfoResolver = EmulatorJsonContext.Default,
     };
 
     public WhiteskyEmulatorOptions Options { get; }
@@ -173,9 +175,12 @@ internal sealed partial class EmulatorApi : IAsyncDisposable
     }
 
     internal static IResult Error(int status, string message, IReadOnlyDictionary<string, string>? errors = null) =>
-        Results.Json(new ErrorModel(message, errors), Json, statusCode: status);
+        Results.Json(new ErrorModel(message, errors), JsonInfo<ErrorModel>(), statusCode: status);
 
-    internal static IResult Ok<T>(T value) => new MaskedJsonResult(JsonSerializer.SerializeToNode(value, Json));
+    internal static IResult Ok<T>(T value) => new MaskedJsonResult(JsonSerializer.SerializeToNode(value, JsonInfo<T>()));
+
+    /// <summary>The metadata of a shape from <see cref="EmulatorJsonContext"/> (no reflection: fails for a shape missing there).</summary>
+    internal static JsonTypeInfo<T> JsonInfo<T>() => (JsonTypeInfo<T>)Json.GetTypeInfo(typeof(T));
 
     /// <summary>A 200 JSON answer, filtered by the request's <c>X-Fields</c> mask when it has one.</summary>
     private sealed class MaskedJsonResult(System.Text.Json.Nodes.JsonNode? body) : IResult
@@ -185,12 +190,12 @@ internal sealed partial class EmulatorApi : IAsyncDisposable
             var header = httpContext.Request.Headers["X-Fields"].ToString();
             if (header.Length == 0)
             {
-                return Results.Json(body, Json).ExecuteAsync(httpContext);
+                return Results.Json(body, JsonInfo<System.Text.Json.Nodes.JsonNode?>()).ExecuteAsync(httpContext);
             }
 
             try
             {
-                return Results.Json(FieldMask.Parse(header).Apply(body), Json).ExecuteAsync(httpContext);
+                return Results.Json(FieldMask.Parse(header).Apply(body), JsonInfo<System.Text.Json.Nodes.JsonNode?>()).ExecuteAsync(httpContext);
             }
             catch (ApiError error)
             {
