@@ -4,7 +4,8 @@
 # fdisk (sfdisk) and gdisk (sgdisk) for partition tables made and checked in the guest-layout tests,
 # dnsmasq (dnsmasq-base) as the DNS server whose TTLs the cutover pre-checks read;
 # zstd and xz-utils, which make the compressed archives the container tests read;
-# and s3rver (npm) for the S3 tests.
+# clang and zlib1g-dev, with which eng/publish-cli.sh links the native-AOT whitesky-migrate that the CLI tests
+# also run; and s3rver (npm) for the S3 tests.
 set -euo pipefail
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -21,6 +22,8 @@ command -v sgdisk     >/dev/null 2>&1 || [ -x /usr/sbin/sgdisk ] || missing+=(gd
 command -v dnsmasq    >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 command -v zstd       >/dev/null 2>&1 || missing+=(zstd)
 command -v xz         >/dev/null 2>&1 || missing+=(xz-utils)
+command -v clang      >/dev/null 2>&1 || missing+=(clang)
+[ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 if [ ${#missing[@]} -gt 0 ]; then
   packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   echo "install-peers: installing $packages" >&2
@@ -28,7 +31,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   # shellcheck disable=SC2086
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >&2
 fi
-for tool in nbdkit nbdinfo nbdcopy qemu-img qemu-nbd qemu-io zstd xz; do
+for tool in nbdkit nbdinfo nbdcopy qemu-img qemu-nbd qemu-io zstd xz clang; do
   command -v "$tool" >/dev/null 2>&1 || { echo "install-peers: $tool is still missing after the install step" >&2; exit 1; }
 done
 

@@ -66,18 +66,7 @@ public sealed class CopyCommandTests
         var raw = dir.File("source.raw");
         SparseImage.Create(raw, Size, [(0, 1 << 20), ((7L << 20) + 4096, 3 << 20), (Size - 8192, 8192)], seed: 5);
         await using var server = await ServerProcess.StartNbdkitAsync(true, "memory", "32M");
-        var info = new ProcessStartInfo(ExternalTool.Require("dotnet"))
-        {
-            RedirectStandardInput = true,
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "whitesky-migrate.dll"), "copy", "-", server.Uri() })
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(info)!;
+        using var process = Process.Start(MigrateCli.StartInfo(["copy", "-", server.Uri()], redirectInput: true))!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEndAsync();
         await using (var input = File.OpenRead(raw))

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Whitesky.Migrate.Cli;
+using Whitesky.Migrate.Tests.Support;
 using Whitesky.Migration.Ovf;
 using Whitesky.Nbd.Tests.Peers;
 
@@ -15,19 +15,17 @@ public sealed class ImportOvfCommandTests
         var qcow2 = dir.File("cli01.qcow2");
         await ExternalTool.RunAsync("qemu-img", ["create", "-f", "qcow2", qcow2, "32M"]);
         await ExternalTool.RunAsync("qemu-io", ["-c", "write -P 0x5a 1M 2M", qcow2]);
-        var output = new StringWriter();
-        var error = new StringWriter();
 
-        var code = await MigrateCommandLine.InvokeAsync(["import", "ovf", qcow2, "--name", "cli01", "--vcpus", "3", "--memory", "1536", "--delete-after", "--json"], output, error);
+        var (code, output, error) = await MigrateCli.RunAsync("import", "ovf", qcow2, "--name", "cli01", "--vcpus", "3", "--memory", "1536", "--delete-after", "--json");
 
-        Assert.True(code == 0, error.ToString());
-        var result = JsonDocument.Parse(output.ToString()).RootElement;
+        Assert.True(code == 0, error);
+        var result = JsonDocument.Parse(output).RootElement;
         Assert.Equal(("RUNNING", "cli01", 3, 1536, "bios"), (result.GetProperty("vmStatus").GetString(), result.GetProperty("name").GetString(),
             result.GetProperty("vcpus").GetInt32(), result.GetProperty("memoryMiB").GetInt32(), result.GetProperty("bootType").GetString()));
         Assert.Equal(("cli01.ova", 1, true, true), (result.GetProperty("object").GetString(), result.GetProperty("partsUploaded").GetInt32(),
             result.GetProperty("packageBuilt").GetBoolean(), result.GetProperty("objectDeleted").GetBoolean()));
-        Assert.Contains("uploading", error.ToString(), StringComparison.Ordinal);
-        Assert.Contains("importing: VM ", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("uploading", error, StringComparison.Ordinal);
+        Assert.Contains("importing: VM ", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -41,14 +39,12 @@ public sealed class ImportOvfCommandTests
         var folder = Directory.CreateDirectory(dir.File("export")).FullName;
         await ExternalTool.RunAsync("tar", ["-xf", ova, "-C", folder]);
         File.Delete(Path.Combine(folder, "vm02-disk1.vmdk"));
-        var output = new StringWriter();
-        var error = new StringWriter();
 
-        var code = await MigrateCommandLine.InvokeAsync(["import", "ovf", Path.Combine(folder, "vm02.ovf"), "--json"], output, error);
+        var (code, output, error) = await MigrateCli.RunAsync("import", "ovf", Path.Combine(folder, "vm02.ovf"), "--json");
 
         Assert.Equal(3, code);
-        Assert.Contains("failed validation, nothing was uploaded", error.ToString(), StringComparison.Ordinal);
-        Assert.Contains("Error missing-file [vm02-disk1.vmdk]", error.ToString(), StringComparison.Ordinal);
-        Assert.Equal(string.Empty, output.ToString());
+        Assert.Contains("failed validation, nothing was uploaded", error, StringComparison.Ordinal);
+        Assert.Contains("Error missing-file [vm02-disk1.vmdk]", error, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, output);
     }
 }

@@ -232,16 +232,7 @@ public sealed partial class NbdCopyCommandTests
         var source = dir.File("full.raw");
         SparseImage.Create(source, ImageSize, [(0, (int)ImageSize)], seed: 6);
         await using var server = await ServerProcess.StartNbdkitAsync(true, "--filter=delay", "memory", "64M", "delay-write=200ms");
-        var info = new ProcessStartInfo(ExternalTool.Require("dotnet"))
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "whitesky-migrate.dll"), "nbd", "copy", "--progress",
-            "--connections", "1", "--requests", "2", "--request-size", "256K", source, server.Uri() })
-        {
-            info.ArgumentList.Add(argument);
-        }
+        var info = MigrateCli.StartInfo(["nbd", "copy", "--progress", "--connections", "1", "--requests", "2", "--request-size", "256K", source, server.Uri()]);
 
         var stderr = new StringBuilder();
         var copying = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -264,11 +255,7 @@ public sealed partial class NbdCopyCommandTests
 
         // Signal once the copy is under way (its first progress report), not merely once the process exists.
         await copying.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        using (var kill = Process.Start(ExternalTool.Require("kill"), ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-            Assert.Equal(0, kill.ExitCode);
-        }
+        await MigrateCli.InterruptAsync(process);
 
         var clock = Stopwatch.StartNew();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Whitesky.Api;
 using Whitesky.Api.Models;
 using Whitesky.Emulator;
-using Whitesky.Migrate.Cli;
+using Whitesky.Migrate.Tests.Support;
 using Whitesky.Nbd.Tests.Peers;
 
 namespace Whitesky.Migrate.Tests;
@@ -12,10 +12,8 @@ public sealed class PathCommandsTests
 {
     private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
     {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = await MigrateCommandLine.InvokeAsync(args, output, error);
-        return (code, output.ToString(), error.ToString());
+        var result = await MigrateCli.RunAsync(args);
+        return (result.ExitCode, result.StdOut, result.StdErr);
     }
 
     private static async Task<string> GptImageAsync(TempDirectory dir)

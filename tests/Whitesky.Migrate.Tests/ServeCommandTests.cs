@@ -522,18 +522,7 @@ public sealed partial class ServeCommandTests
 
         public static async Task<ProcessServe> StartAsync(params string[] args)
         {
-            var info = new ProcessStartInfo(ExternalTool.Require("dotnet"))
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "whitesky-migrate.dll"));
-            foreach (var argument in args)
-            {
-                info.ArgumentList.Add(argument);
-            }
-
+            var info = MigrateCli.StartInfo(args);
             var serve = new ProcessServe(new Process { StartInfo = info });
             serve._process.OutputDataReceived += (_, e) =>
             {

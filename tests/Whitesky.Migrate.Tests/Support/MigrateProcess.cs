@@ -3,24 +3,12 @@ using Whitesky.Nbd.Tests.Peers;
 
 namespace Whitesky.Migrate.Tests.Support;
 
-/// <summary>Runs whitesky-migrate as a real process, a file written into its standard input through a pipe.</summary>
+/// <summary>Runs whitesky-migrate (the managed or the native build, <see cref="MigrateCli.StartInfo"/>) as a real process, a file written into its standard input through a pipe.</summary>
 public static class MigrateProcess
 {
     public static async Task<(int ExitCode, string StdErr)> RunWithStdinAsync(string input, params string[] args)
     {
-        var info = new ProcessStartInfo(ExternalTool.Require("dotnet"))
-        {
-            RedirectStandardInput = true,
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "whitesky-migrate.dll"));
-        foreach (var argument in args)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(info)!;
+        using var process = Process.Start(MigrateCli.StartInfo(args, redirectInput: true))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         try
