@@ -292,24 +292,31 @@ internal sealed class Qcow2Disk : IVirtualDisk
     private async ValueTask CopyCompressedAsync((long Guest, int Length, ulong Entry) piece, long bufferOffset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         var cluster = piece.Guest >> _clusterBits;
+        var inCluster = (int)(piece.Guest & (_clusterSize - 1));
+        var destination = buffer.Slice((int)(piece.Guest - bufferOffset), piece.Length);
         var last = _lastInflated;
-        byte[] data;
         if (last is not null && last.Cluster == cluster)
         {
-            data = last.Data;
-        }
-        else
-        {
-            data = await InflateAsync(piece.Entry, cancellationToken).ConfigureAwait(false);
-            _lastInflated = new Inflated(cluster, data);
+            last.Data.AsSpan(inCluster, piece.Length).CopyTo(destination.Span);
+            return;
         }
 
-        var inCluster = (int)(piece.Guest & (_clusterSize - 1));
-        data.AsSpan(inCluster, piece.Length).CopyTo(buffer.Span.Slice((int)(piece.Guest - bufferOffset), piece.Length));
+        if (piece.Length == _clusterSize)
+        {
+            // A whole cluster (the common case of a large read): inflated straight into the caller's buffer, no copy.
+            await InflateAsync(piece.Entry, destination, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // Part of a cluster: inflated once and kept, since the next small read usually wants the rest of it.
+        var data = new byte[_clusterSize];
+        await InflateAsync(piece.Entry, data, cancellationToken).ConfigureAwait(false);
+        _lastInflated = new Inflated(cluster, data);
+        data.AsSpan(inCluster, piece.Length).CopyTo(destination.Span);
     }
 
-    /// <summary>Decompresses one compressed cluster; never produces or reads more than its descriptor allows.</summary>
-    private async ValueTask<byte[]> InflateAsync(ulong entry, CancellationToken cancellationToken)
+    /// <summary>Decompresses one compressed cluster into <paramref name="output"/> (one cluster long); never produces or reads more than its descriptor allows.</summary>
+    private async ValueTask InflateAsync(ulong entry, Memory<byte> output, CancellationToken cancellationToken)
     {
         var x = 62 - (_clusterBits - 8);
         var host = (long)(entry & ((1UL << x) - 1));
@@ -330,19 +337,18 @@ internal sealed class Qcow2Disk : IVirtualDisk
         try
         {
             var read = await _source.ReadAsync(host, input.AsMemory(0, (int)length), cancellationToken).ConfigureAwait(false);
-            var output = new byte[_clusterSize];
             using var compressedStream = new MemoryStream(input, 0, read, writable: false);
             try
             {
                 if (_header.CompressionType == Qcow2Spec.CompressionZstd)
                 {
                     using var zstd = new ZstdSharp.DecompressionStream(compressedStream, 0, checkEndOfStream: false, leaveOpen: true);
-                    Fill(zstd, output, host);
+                    Fill(zstd, output.Span, host);
                 }
                 else
                 {
                     using var deflate = new DeflateStream(compressedStream, CompressionMode.Decompress, leaveOpen: true);
-                    Fill(deflate, output, host);
+                    Fill(deflate, output.Span, host);
                     Span<byte> one = stackalloc byte[1];
                     if (deflate.Read(one) > 0)
                     {
@@ -355,7 +361,6 @@ internal sealed class Qcow2Disk : IVirtualDisk
                 throw new DiskFormatException(Name, "compressed cluster", host, "the compressed data is invalid: " + e.Message);
             }
 
-            return output;
         }
         finally
         {
@@ -363,7 +368,7 @@ internal sealed class Qcow2Disk : IVirtualDisk
         }
     }
 
-    private void Fill(Stream stream, byte[] output, long host)
+    private void Fill(Stream stream, Span<byte> output, long host)
     {
         var got = stream.ReadAtLeast(output, output.Length, throwOnEndOfStream: false);
         if (got < output.Length)
