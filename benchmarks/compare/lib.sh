@@ -59,26 +59,32 @@ stop_nbdkit() {
   fi
 }
 
-# Publishes whitesky-migrate (Release, ReadyToRun so that start-up is not spent in the JIT: the peers are
-# native code) into $1/bin unless SKIP_BUILD=1 and it is there. Prints the path of the executable.
-# SDK_BUILD=composite publishes it self-contained with the framework and the tool compiled into one composite
-# ReadyToRun image: the generic code the tool instantiates across assemblies (async state machines, collections)
-# is then precompiled too, which saves about a quarter of a short copy's CPU time (~0.03-0.05 s), at the price of
-# a ~10-minute build on 2 cores and a 170 MB folder. The default is the framework-dependent build (the shape of
-# the `dotnet tool` package).
+# Publishes whitesky-migrate into $1/bin unless SKIP_BUILD=1 and it is there; prints the path of the executable.
+# SDK_BUILD picks the build:
+#   aot (default)  the native-AOT executable of eng/publish-cli.sh, the shape whitesky-migrate ships in: no JIT, a
+#                  copy starts in ~10 ms (needs clang, which eng/install-peers.sh installs);
+#   r2r            the framework-dependent ReadyToRun build, the shape of the `dotnet tool` package (~0.1 s of
+#                  start-up and JIT before the first byte moves);
+#   composite      self-contained with the framework and the tool in one composite ReadyToRun image (a ~10-minute
+#                  build on 2 cores, a 170 MB folder; between the two in start-up).
 build_sdk() {
   local work=$1 root
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
   if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -x "$work/bin/whitesky-migrate" ]; then
-    if [ "${SDK_BUILD:-}" = composite ]; then
-      echo "$(basename "$0"): building whitesky-migrate (Release, self-contained, composite ReadyToRun)" >&2
-      dotnet publish "$root/samples/Whitesky.Migrate/Whitesky.Migrate.csproj" -c Release -r linux-x64 --self-contained true \
-        -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true -o "$work/bin" -nologo -v quiet >&2
-    else
-      echo "$(basename "$0"): building whitesky-migrate (Release, ReadyToRun)" >&2
-      dotnet publish "$root/samples/Whitesky.Migrate/Whitesky.Migrate.csproj" -c Release -r linux-x64 --self-contained false \
-        -p:PublishReadyToRun=true -o "$work/bin" -nologo -v quiet >&2
-    fi
+    case "${SDK_BUILD:-aot}" in
+      aot)
+        echo "$(basename "$0"): building whitesky-migrate (Release, native AOT)" >&2
+        "$root/eng/publish-cli.sh" "$work/bin" >/dev/null ;;
+      composite)
+        echo "$(basename "$0"): building whitesky-migrate (Release, self-contained, composite ReadyToRun)" >&2
+        dotnet publish "$root/samples/Whitesky.Migrate/Whitesky.Migrate.csproj" -c Release -r linux-x64 --self-contained true \
+          -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=true -o "$work/bin" -nologo -v quiet >&2 ;;
+      r2r)
+        echo "$(basename "$0"): building whitesky-migrate (Release, framework-dependent ReadyToRun)" >&2
+        dotnet publish "$root/samples/Whitesky.Migrate/Whitesky.Migrate.csproj" -c Release -r linux-x64 --self-contained false \
+          -p:PublishReadyToRun=true -o "$work/bin" -nologo -v quiet >&2 ;;
+      *) echo "$(basename "$0"): SDK_BUILD must be aot, r2r or composite, not ${SDK_BUILD}" >&2; return 1 ;;
+    esac
   fi
   echo "$work/bin/whitesky-migrate"
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Side by side: `whitesky-migrate copy` (the transfer engine) against `nbdcopy` and
 # `qemu-img convert -n -W -m 16 --target-is-zero`, copying the same source images into a fresh `nbdkit memory`
-# for every run. Sources: one sparse raw disk (SIZE, default 1 GiB, a quarter random data in ~1 MiB runs)
-# converted by qemu-img to qcow2, compressed qcow2, VMDK monolithicSparse and streamOptimized. nbdcopy reads
-# non-raw images through `qemu-nbd` (socket activation: nbdcopy -- [ qemu-nbd -f FMT IMAGE ] URI).
+# for every run. Sources: one sparse raw disk (SIZE, default 1 GiB, a quarter data in ~1 MiB runs, half of it random
+# and half files of this machine) converted by qemu-img to qcow2, compressed qcow2, VMDK monolithicSparse and streamOptimized,
+# and VHDX (dynamic). nbdcopy reads non-raw images through `qemu-nbd` (socket activation: nbdcopy -- [ qemu-nbd -f FMT IMAGE ] URI).
 # Transports: plain (Unix socket), delay-write-10ms (nbdkit delay filter), tls-psk (TCP, GnuTLS PSK).
 # Every tool is told the target reads as zero. Prints one line per case:
 #   RESULT case=<format>/<transport> sdk_s=.. nbdcopy_s=.. qemu_s=.. best_peer=.. ratio=<best_peer_s/sdk_s> sdk_cpu_s=..
@@ -12,8 +12,8 @@
 # The first SDK run of each case is checked against qemu-img's decoding (cmp of a read-back). The tools take
 # turns in a rotating order; the source is read once before each case so that all read it from the page cache.
 #
-# Environment: RUNS (default 3), FORMATS (default "raw qcow2 qcow2-compressed vmdk-sparse vmdk-stream"),
-# TRANSPORTS (default "plain delay-write-10ms tls-psk"), SIZE (bytes, default 1 GiB), WORK (default
+# Environment: SDK_BUILD (lib.sh; default aot), RUNS (default 3), FORMATS (default "raw qcow2 qcow2-compressed
+# vmdk-sparse vmdk-stream vhdx"), TRANSPORTS (default "plain delay-write-10ms tls-psk"), SIZE (bytes, default 1 GiB), WORK (default
 # benchmarks/compare/work/transfer), SVG (default $WORK/transfer.svg), SKIP_BUILD=1 to reuse the last build.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 RUNS=${RUNS:-3}
-FORMATS=${FORMATS:-raw qcow2 qcow2-compressed vmdk-sparse vmdk-stream}
+FORMATS=${FORMATS:-raw qcow2 qcow2-compressed vmdk-sparse vmdk-stream vhdx}
 TRANSPORTS=${TRANSPORTS:-plain delay-write-10ms tls-psk}
 SIZE=${SIZE:-1073741824}
 WORK=${WORK:-$here/work/transfer}
@@ -41,11 +41,45 @@ make_psk_file "$PSK"
 mkdir -p "$WORK/qemu-psk"
 cp "$PSK" "$WORK/qemu-psk/keys.psk"
 
-raw="$WORK/source.raw"
+# The source's data is like a guest disk's: of every two MiB of data, one is random (compressed files, media) and
+# one is the content of this machine's own programs, libraries and documents (a tar stream of /usr/bin, /usr/lib
+# and /usr/share), so that the compressed formats have something real to decompress (qemu-img stores a cluster that
+# does not compress as it is, so purely random data would leave them nothing to do).
+raw="$WORK/source-mixed.raw"
 if [ ! -f "$raw" ] || [ "$(stat -c %s "$raw")" != "$SIZE" ]; then
-  echo "transfer.sh: making $raw ($SIZE bytes, ~25% random data in ~1 MiB runs)" >&2
-  rm -f "$raw" "$WORK"/source.*
+  echo "transfer.sh: making $raw ($SIZE bytes, ~25% data in ~1 MiB runs, half random, half files from /usr)" >&2
+  rm -f "$WORK"/source*
   nbdkit -U - sparse-random "$SIZE" seed=1 percent=25 runlength=1048576 random-content=true --run "nbdcopy \"\$uri\" '$raw.tmp'"
+  python3 - "$raw.tmp" <<'PY'
+import json, subprocess, sys
+path = sys.argv[1]
+def files():
+    while True:
+        tar = subprocess.Popen(["tar", "-cf", "-", "--sort=name", "--ignore-failed-read", "/usr/bin", "/usr/lib", "/usr/share"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        while block := tar.stdout.read(1 << 20):
+            yield block
+        tar.wait()
+stream, pending = files(), b""
+def take(n):
+    global pending
+    while len(pending) < n:
+        pending += next(stream)
+    out, pending = pending[:n], pending[n:]
+    return out
+extents = json.loads(subprocess.check_output(["qemu-img", "map", "--output=json", "-f", "raw", path]))
+with open(path, "r+b") as f:
+    for e in (e for e in extents if e["data"]):
+        offset, end = e["start"], e["start"] + e["length"]
+        while offset < end:
+            n = min(end - offset, (((offset >> 20) + 1) << 20) - offset)
+            if (offset >> 20) % 2:
+                block = take(n)
+                # A run of zeroes in a file stays data on the disk: the copy must still not send it.
+                f.seek(offset)
+                f.write(block)
+            offset += n
+PY
   mv "$raw.tmp" "$raw"
 fi
 
@@ -57,6 +91,7 @@ image() {
     qcow2-compressed) IMAGE=$WORK/source-compressed.qcow2; QFMT=qcow2; set -- -O qcow2 -c ;;
     vmdk-sparse) IMAGE=$WORK/source-sparse.vmdk; QFMT=vmdk; set -- -O vmdk -o subformat=monolithicSparse ;;
     vmdk-stream) IMAGE=$WORK/source-stream.vmdk; QFMT=vmdk; set -- -O vmdk -o subformat=streamOptimized ;;
+    vhdx) IMAGE=$WORK/source.vhdx; QFMT=vhdx; set -- -O vhdx -o subformat=dynamic ;;
     *) echo "transfer.sh: unknown format $1" >&2; return 1 ;;
   esac
   if [ ! -f "$IMAGE" ]; then
@@ -91,10 +126,13 @@ serve() {
 # children included: nbdcopy's qemu-nbd counts). On a loaded machine wall time is mostly waiting for a core, so
 # the CPU time is the steadier measure of the work a tool does.
 timed() {
-  local log=$1
+  local log=$1 start end
   shift
-  /usr/bin/time -f 'TIME %e %M %U %S' -o "$log.time" "$@" >"$log" 2>&1 || { cat "$log" >&2; return 1; }
-  awk '/^TIME/ { printf "%s %s %.2f\n", $2, $3, $4 + $5 }' "$log.time"
+  start=$(date +%s%N)
+  /usr/bin/time -f 'TIME %M %U %S' -o "$log.time" "$@" >"$log" 2>&1 || { cat "$log" >&2; return 1; }
+  end=$(date +%s%N)
+  # Wall time from the clock in nanoseconds (time's %e has 10 ms steps, too coarse for sub-second copies).
+  awk -v s="$start" -v e="$end" '/^TIME/ { printf "%.3f %s %.2f\n", (e - s) / 1e9, $2, $3 + $4 }' "$log.time"
 }
 
 run_tool() {
