@@ -349,14 +349,19 @@ internal sealed class VhdxDisk : IVirtualDisk
                     yield return rest;
                 }
             }
+            else if (piece.Kind == PieceKind.Data)
+            {
+                foreach (var e in PayloadExtents(position, piece))
+                {
+                    if (ExtentRuns.Merge(ref pending, e) is { } done)
+                    {
+                        yield return done;
+                    }
+                }
+            }
             else
             {
-                var kind = piece.Kind switch
-                {
-                    PieceKind.Data => DiskExtentKind.Data,
-                    PieceKind.Zero => DiskExtentKind.Zero,
-                    _ => DiskExtentKind.Unallocated,
-                };
+                var kind = piece.Kind == PieceKind.Zero ? DiskExtentKind.Zero : DiskExtentKind.Unallocated;
                 if (ExtentRuns.Merge(ref pending, new DiskExtent(position, piece.Length, kind)) is { } done)
                 {
                     yield return done;
@@ -369,6 +374,41 @@ internal sealed class VhdxDisk : IVirtualDisk
         if (pending is { } last)
         {
             yield return last;
+        }
+    }
+
+    /// <summary>
+    /// A present payload run: data, except where the file itself has a hole (a block that was allocated but never
+    /// fully written reads zeroes there, and Hyper-V and qemu leave such holes sparse), which is a zero run.
+    /// </summary>
+    private IEnumerable<DiskExtent> PayloadExtents(long position, Piece piece)
+    {
+        if (_source is not FileSource file)
+        {
+            yield return new DiskExtent(position, piece.Length, DiskExtentKind.Data);
+            yield break;
+        }
+
+        var host = piece.Host;
+        var hostEnd = piece.Host + piece.Length;
+        while (host < hostEnd)
+        {
+            var data = Raw.FileAllocation.NextData(file.Handle, host, hostEnd);
+            if (data is not { } run || run.Start >= hostEnd)
+            {
+                yield return new DiskExtent(position + (host - piece.Host), hostEnd - host, DiskExtentKind.Zero);
+                yield break;
+            }
+
+            if (run.Start > host)
+            {
+                yield return new DiskExtent(position + (host - piece.Host), run.Start - host, DiskExtentKind.Zero);
+            }
+
+            var from = Math.Max(run.Start, host);
+            var to = Math.Min(run.End, hostEnd);
+            yield return new DiskExtent(position + (from - piece.Host), to - from, DiskExtentKind.Data);
+            host = to;
         }
     }
 

@@ -139,7 +139,12 @@ internal static class VhdxTestImages
     }
 
     /// <summary>What the BAT says of each block of a dynamic or fixed disk, as runs.</summary>
-    public static List<(long Start, long Length, DiskExtentKind Kind)> KindsFromBat(Layout layout)
+    /// <summary>
+    /// The map the BAT gives; with <paramref name="fileMap"/> (the image file's own data and holes, from
+    /// <c>qemu-img map -f raw</c> of it) a present block's payload that is a hole in the file is a zero run.
+    /// </summary>
+    public static List<(long Start, long Length, DiskExtentKind Kind)> KindsFromBat(Layout layout,
+        IReadOnlyList<(long Start, long Length, bool Data)>? fileMap = null)
     {
         var runs = new List<(long Start, long Length, DiskExtentKind Kind)>();
         var blocks = (layout.Size + layout.BlockSize - 1) / layout.BlockSize;
@@ -152,7 +157,23 @@ internal static class VhdxTestImages
                 _ => DiskExtentKind.Unallocated,
             };
             var start = b * layout.BlockSize;
-            Add(runs, start, Math.Min(layout.BlockSize, layout.Size - start), kind);
+            var length = Math.Min(layout.BlockSize, layout.Size - start);
+            if (kind != DiskExtentKind.Data || fileMap is null)
+            {
+                Add(runs, start, length, kind);
+                continue;
+            }
+
+            var payload = (long)(layout.Entry(b) >> 20) << 20;
+            foreach (var (fileStart, fileLength, data) in fileMap)
+            {
+                var from = Math.Max(fileStart, payload);
+                var to = Math.Min(fileStart + fileLength, payload + length);
+                if (to > from)
+                {
+                    Add(runs, start + (from - payload), to - from, data ? DiskExtentKind.Data : DiskExtentKind.Zero);
+                }
+            }
         }
 
         return runs;
