@@ -50,6 +50,34 @@ internal static partial class FileAllocation
         }
     }
 
+    /// <summary>
+    /// [<paramref name="start"/>, <paramref name="end"/>) cut into data runs and holes, in order, from a
+    /// <paramref name="nextData"/> lookup (<see cref="NextData"/> of a file, or a sparse source's map).
+    /// </summary>
+    public static IEnumerable<(long Start, long End, bool IsData)> Runs(Func<long, (long Start, long End)?> nextData, long start, long end)
+    {
+        var position = start;
+        while (position < end)
+        {
+            var data = nextData(position);
+            if (data is not { } run || run.Start >= end)
+            {
+                yield return (position, end, false);
+                yield break;
+            }
+
+            if (run.Start > position)
+            {
+                yield return (position, run.Start, false);
+            }
+
+            var from = Math.Max(run.Start, position);
+            var to = Math.Min(run.End, end);
+            yield return (from, to, true);
+            position = to;
+        }
+    }
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial long lseek(int fd, long offset, int whence);
 }

@@ -50,26 +50,10 @@ internal sealed class RawDisk : IVirtualDisk
             yield break;
         }
 
-        var position = offset;
-        while (position < end)
+        foreach (var (start, stop, isData) in FileAllocation.Runs(nextData, offset, end))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var data = nextData(position);
-            if (data is null || data.Value.Start >= end)
-            {
-                yield return new DiskExtent(position, end - position, DiskExtentKind.Unallocated);
-                yield break;
-            }
-
-            var (start, stop) = data.Value;
-            if (start > position)
-            {
-                yield return new DiskExtent(position, start - position, DiskExtentKind.Unallocated);
-            }
-
-            var dataEnd = Math.Min(stop, end);
-            yield return new DiskExtent(Math.Max(start, position), dataEnd - Math.Max(start, position), DiskExtentKind.Data);
-            position = dataEnd;
+            yield return new DiskExtent(start, stop - start, isData ? DiskExtentKind.Data : DiskExtentKind.Unallocated);
         }
 
         await Task.CompletedTask.ConfigureAwait(false);

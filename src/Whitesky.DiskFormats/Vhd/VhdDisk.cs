@@ -429,26 +429,9 @@ internal sealed class VhdDisk : IVirtualDisk
             yield break;
         }
 
-        var position = offset;
-        while (position < end)
+        foreach (var (start, stop, isData) in Raw.FileAllocation.Runs(position => Raw.FileAllocation.NextData(file.Handle, position, Capacity), offset, end))
         {
-            var data = Raw.FileAllocation.NextData(file.Handle, position, Capacity);
-            if (data is null || data.Value.Start >= end)
-            {
-                yield return new DiskExtent(position, end - position, DiskExtentKind.Unallocated);
-                yield break;
-            }
-
-            var (start, stop) = data.Value;
-            if (start > position)
-            {
-                yield return new DiskExtent(position, start - position, DiskExtentKind.Unallocated);
-            }
-
-            var from = Math.Max(start, position);
-            var dataEnd = Math.Min(stop, end);
-            yield return new DiskExtent(from, dataEnd - from, DiskExtentKind.Data);
-            position = dataEnd;
+            yield return new DiskExtent(start, stop - start, isData ? DiskExtentKind.Data : DiskExtentKind.Unallocated);
         }
     }
 

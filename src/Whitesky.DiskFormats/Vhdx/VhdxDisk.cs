@@ -389,26 +389,10 @@ internal sealed class VhdxDisk : IVirtualDisk
             yield break;
         }
 
-        var host = piece.Host;
         var hostEnd = piece.Host + piece.Length;
-        while (host < hostEnd)
+        foreach (var (start, stop, isData) in Raw.FileAllocation.Runs(host => Raw.FileAllocation.NextData(file.Handle, host, hostEnd), piece.Host, hostEnd))
         {
-            var data = Raw.FileAllocation.NextData(file.Handle, host, hostEnd);
-            if (data is not { } run || run.Start >= hostEnd)
-            {
-                yield return new DiskExtent(position + (host - piece.Host), hostEnd - host, DiskExtentKind.Zero);
-                yield break;
-            }
-
-            if (run.Start > host)
-            {
-                yield return new DiskExtent(position + (host - piece.Host), run.Start - host, DiskExtentKind.Zero);
-            }
-
-            var from = Math.Max(run.Start, host);
-            var to = Math.Min(run.End, hostEnd);
-            yield return new DiskExtent(position + (from - piece.Host), to - from, DiskExtentKind.Data);
-            host = to;
+            yield return new DiskExtent(position + (start - piece.Host), stop - start, isData ? DiskExtentKind.Data : DiskExtentKind.Zero);
         }
     }
 
