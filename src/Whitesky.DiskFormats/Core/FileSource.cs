@@ -2,10 +2,16 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Whitesky.DiskFormats;
 
-/// <summary>A file read with positional I/O (<see cref="RandomAccess"/>); concurrent reads need no lock.</summary>
+/// <summary>
+/// A file read with positional I/O (<see cref="RandomAccess"/>); concurrent reads need no lock. What the page cache
+/// holds is read on the caller's thread (Linux), the rest on the thread pool.
+/// </summary>
 public sealed class FileSource : IRandomAccessSource
 {
     private readonly SafeFileHandle _handle;
+
+    // Cached bytes are read on the caller's thread while the kernel supports it (see CachedFileReads).
+    private volatile bool _readCachedInline = OperatingSystem.IsLinux();
 
     private FileSource(SafeFileHandle handle, string path, long length)
     {
@@ -43,7 +49,22 @@ public sealed class FileSource : IRandomAccessSource
     public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        cancellationToken.ThrowIfCancellationRequested();
         var total = 0;
+        if (_readCachedInline)
+        {
+            total = CachedFileReads.Read(_handle, offset, buffer.Span, out var endOfFile);
+            if (total < 0)
+            {
+                _readCachedInline = false;
+                total = 0;
+            }
+            else if (endOfFile || total == buffer.Length)
+            {
+                return total;
+            }
+        }
+
         while (total < buffer.Length)
         {
             var read = await RandomAccess.ReadAsync(_handle, buffer[total..], offset + total, cancellationToken).ConfigureAwait(false);
