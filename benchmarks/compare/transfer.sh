@@ -203,7 +203,7 @@ done
 echo
 echo "| case | SDK s | nbdcopy s | qemu-img s | best peer / SDK | SDK CPU s | nbdcopy CPU s | qemu-img CPU s | SDK peak RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|---|"
-awk -F'\t' '{ best = ($3 != "nan" && ($4 == "nan" || $3 + 0 <= $4 + 0)) ? $3 : $4; printf "| %s | %.2f | %s | %s | %.2f× | %s | %s | %s | %.0f |\n", $1, $2, $3, $4, best / $2, $7, $8, $9, $5 / 1024 }' "$results"
+awk -F'\t' '{ best = ($3 != "nan" && ($4 == "nan" || $3 + 0 <= $4 + 0)) ? $3 : $4; printf "| %s | %.3f | %s | %s | %.2f× | %s | %s | %s | %.0f |\n", $1, $2, $3, $4, best / $2, $7, $8, $9, $5 / 1024 }' "$results"
 
 # The chart: data MiB/s per case, one bar per tool.
 awk -F'\t' -v out="$SVG" '
