@@ -19,4 +19,28 @@ internal static class ExtentRuns
         pending = next;
         return done;
     }
+
+    /// <summary>
+    /// The extents of a range a differencing layer leaves to its parent: the parent's own extents up to its capacity
+    /// (a parent may be smaller than its child), the rest unallocated.
+    /// </summary>
+    public static async IAsyncEnumerable<DiskExtent> ThroughParentAsync(IVirtualDisk parent, long offset, long length,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var end = offset + length;
+        var parentEnd = Math.Min(end, parent.Capacity);
+        if (parentEnd > offset)
+        {
+            await foreach (var extent in parent.GetExtentsAsync(offset, parentEnd - offset, cancellationToken).ConfigureAwait(false))
+            {
+                yield return extent;
+            }
+        }
+
+        var from = Math.Max(parentEnd, offset);
+        if (end > from)
+        {
+            yield return new DiskExtent(from, end - from, DiskExtentKind.Unallocated);
+        }
+    }
 }

@@ -533,22 +533,9 @@ internal sealed class Qcow2Disk : IVirtualDisk
             var piece = await ResolveAsync(position, end - position, cancellationToken).ConfigureAwait(false);
             if (piece.Kind == PieceKind.Unallocated && _parent is not null)
             {
-                var parentEnd = Math.Min(position + piece.Length, _parent.Capacity);
-                if (parentEnd > position)
+                await foreach (var e in ExtentRuns.ThroughParentAsync(_parent, position, piece.Length, cancellationToken).ConfigureAwait(false))
                 {
-                    await foreach (var e in _parent.GetExtentsAsync(position, parentEnd - position, cancellationToken).ConfigureAwait(false))
-                    {
-                        if (ExtentRuns.Merge(ref pending, e) is { } done)
-                        {
-                            yield return done;
-                        }
-                    }
-                }
-
-                if (position + piece.Length > Math.Max(parentEnd, position))
-                {
-                    var from = Math.Max(parentEnd, position);
-                    if (ExtentRuns.Merge(ref pending, new DiskExtent(from, position + piece.Length - from, DiskExtentKind.Unallocated)) is { } done)
+                    if (ExtentRuns.Merge(ref pending, e) is { } done)
                     {
                         yield return done;
                     }

@@ -331,22 +331,12 @@ internal sealed class VhdxDisk : IVirtualDisk
             var piece = await ResolveAsync(position, end - position, cancellationToken).ConfigureAwait(false);
             if (piece.Kind == PieceKind.Parent)
             {
-                var parentEnd = Math.Min(position + piece.Length, _parent!.Capacity);
-                if (parentEnd > position)
+                await foreach (var e in ExtentRuns.ThroughParentAsync(_parent!, position, piece.Length, cancellationToken).ConfigureAwait(false))
                 {
-                    await foreach (var e in _parent.GetExtentsAsync(position, parentEnd - position, cancellationToken).ConfigureAwait(false))
+                    if (ExtentRuns.Merge(ref pending, e) is { } done)
                     {
-                        if (ExtentRuns.Merge(ref pending, e) is { } done)
-                        {
-                            yield return done;
-                        }
+                        yield return done;
                     }
-                }
-
-                var from = Math.Max(parentEnd, position);
-                if (position + piece.Length > from && ExtentRuns.Merge(ref pending, new DiskExtent(from, position + piece.Length - from, DiskExtentKind.Unallocated)) is { } rest)
-                {
-                    yield return rest;
                 }
             }
             else if (piece.Kind == PieceKind.Data)

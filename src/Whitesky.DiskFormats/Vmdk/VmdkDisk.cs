@@ -85,19 +85,9 @@ internal sealed class VmdkDisk : IVirtualDisk
                     continue;
                 }
 
-                var inParent = Math.Min(absolute.End, Parent.Capacity) - absolute.Offset;
-                if (inParent > 0)
+                await foreach (var p in ExtentRuns.ThroughParentAsync(Parent, absolute.Offset, absolute.Length, cancellationToken).ConfigureAwait(false))
                 {
-                    await foreach (var p in Parent.GetExtentsAsync(absolute.Offset, inParent, cancellationToken).ConfigureAwait(false))
-                    {
-                        yield return p;
-                    }
-                }
-
-                if (inParent < absolute.Length)
-                {
-                    var from = absolute.Offset + Math.Max(inParent, 0);
-                    yield return new DiskExtent(from, absolute.End - from, DiskExtentKind.Unallocated);
+                    yield return p;
                 }
             }
 
