@@ -103,6 +103,25 @@ make_copy_source() {
   cat "$source" >/dev/null
 }
 
+# Makes $1, the decoding benchmarks' source (unless it is there): $2 bytes, sparse, half of it data in 1 MiB runs,
+# every run half random and half text, so that compressed formats have something to compress.
+make_decode_source() {
+  local source=$1 size=$2
+  [ -f "$source" ] && return 0
+  echo "$(basename "$0"): making $source ($size bytes sparse, half of it data in 1 MiB runs, half random, half text)" >&2
+  python3 - "$source" "$size" <<'PY'
+import random, sys
+path, size = sys.argv[1], int(sys.argv[2])
+rng = random.Random(1)
+text = b"".join(b"block %08d of a virtual disk; the quick brown fox jumps over the lazy dog.\n" % i for i in range(8000))[:512 * 1024]
+with open(path, "wb") as f:
+    f.truncate(size)
+    for run in range(0, size // (1 << 20), 2):
+        f.seek(run << 20)
+        f.write(rng.randbytes(512 * 1024) + text)
+PY
+}
+
 # Makes the PSK file $1 (one random 256-bit key for the identity "bench") unless it is there.
 make_psk_file() {
   if [ ! -s "$1" ]; then

@@ -28,20 +28,7 @@ done
 SDK=$(build_sdk "$WORK")
 
 SOURCE="$WORK/source.raw"
-if [ ! -f "$SOURCE" ]; then
-  echo "stream-decode.sh: making $SOURCE (2 GiB sparse, 1 GiB of data in 1 MiB runs, half random, half text)" >&2
-  python3 - "$SOURCE" "$SIZE" <<'PY'
-import random, sys
-path, size = sys.argv[1], int(sys.argv[2])
-rng = random.Random(1)
-text = b"".join(b"block %08d of a virtual disk; the quick brown fox jumps over the lazy dog.\n" % i for i in range(8000))[:512 * 1024]
-with open(path, "wb") as f:
-    f.truncate(size)
-    for run in range(0, size // (1 << 20), 2):
-        f.seek(run << 20)
-        f.write(rng.randbytes(512 * 1024) + text)
-PY
-fi
+make_decode_source "$SOURCE" "$SIZE"
 
 VMDK="$WORK/disk.vmdk"
 [ -f "$VMDK" ] || qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$SOURCE" "$VMDK"
