@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.IO.Compression;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -355,7 +354,7 @@ internal sealed class VmdkSparseExtent : IVmdkExtent
                 output = whole.AsMemory(0, (int)_grainBytes);
             }
 
-            var produced = Inflate(buffer.AsMemory(VmdkConstants.GrainMarkerHeaderSize, (int)size), output.Span, grain.FileOffset);
+            var produced = VmdkGrains.Inflate(Name, buffer.AsMemory(VmdkConstants.GrainMarkerHeaderSize, (int)size), output.Span, grain.FileOffset);
             var expected = Math.Min(_grainBytes, Length - grain.Index * _grainBytes);
             if (produced < expected)
             {
@@ -374,38 +373,6 @@ internal sealed class VmdkSparseExtent : IVmdkExtent
             {
                 ArrayPool<byte>.Shared.Return(whole);
             }
-        }
-    }
-
-    /// <summary>Inflates a zlib stream into <paramref name="output"/>; more output than that is a bomb.</summary>
-    private int Inflate(ReadOnlyMemory<byte> input, Span<byte> output, long fileOffset)
-    {
-        try
-        {
-            using var stream = new ZLibStream(new ReadOnlyMemoryStream(input), CompressionMode.Decompress);
-            var produced = 0;
-            while (produced < output.Length)
-            {
-                var n = stream.Read(output[produced..]);
-                if (n == 0)
-                {
-                    return produced;
-                }
-
-                produced += n;
-            }
-
-            Span<byte> probe = stackalloc byte[1];
-            if (stream.Read(probe) != 0)
-            {
-                throw new DiskFormatException(Name, "compressed grain", fileOffset, $"it inflates to more than a grain ({_grainBytes} bytes)");
-            }
-
-            return produced;
-        }
-        catch (InvalidDataException e)
-        {
-            throw new DiskFormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Name}: compressed grain at offset {fileOffset}: it is not a valid zlib stream ({e.Message})"), e);
         }
     }
 

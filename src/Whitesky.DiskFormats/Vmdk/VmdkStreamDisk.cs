@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
-using System.IO.Compression;
 using System.Runtime.CompilerServices;
 using Whitesky.DiskFormats.Containers;
 
@@ -192,7 +191,7 @@ internal sealed class VmdkStreamDisk : StreamedDisk
         try
         {
             Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
-                produced[i] = Inflate(compressed.AsMemory(i * slot + VmdkConstants.GrainMarkerHeaderSize, grains[i].CompressedSize),
+                produced[i] = VmdkGrains.Inflate(Name, compressed.AsMemory(i * slot + VmdkConstants.GrainMarkerHeaderSize, grains[i].CompressedSize),
                     output.AsSpan(i * _grainBytes, _grainBytes), grains[i].MarkerOffset));
         }
         catch (AggregateException e) when (e.InnerExceptions.OfType<DiskFormatException>().FirstOrDefault() is { } first)
@@ -228,39 +227,6 @@ internal sealed class VmdkStreamDisk : StreamedDisk
         if (await Stream.ReadFullAsync(buffer, cancellationToken).ConfigureAwait(false) < buffer.Length)
         {
             throw new DiskFormatException(Name, structure, markerOffset, "the stream ends inside it, before the end-of-stream marker (truncated?)");
-        }
-    }
-
-    /// <summary>Inflates one grain; more output than a grain is a bomb.</summary>
-    private int Inflate(ReadOnlyMemory<byte> input, Span<byte> output, long markerOffset)
-    {
-        try
-        {
-            using var source = new ReadOnlyMemoryStream(input);
-            using var stream = new ZLibStream(source, CompressionMode.Decompress);
-            var produced = 0;
-            while (produced < output.Length)
-            {
-                var n = stream.Read(output[produced..]);
-                if (n == 0)
-                {
-                    return produced;
-                }
-
-                produced += n;
-            }
-
-            Span<byte> probe = stackalloc byte[1];
-            if (stream.Read(probe) != 0)
-            {
-                throw new DiskFormatException(Name, "compressed grain", markerOffset, $"it inflates to more than a grain ({_grainBytes} bytes)");
-            }
-
-            return produced;
-        }
-        catch (InvalidDataException e)
-        {
-            throw new DiskFormatException(string.Create(CultureInfo.InvariantCulture, $"{Name}: compressed grain at offset {markerOffset}: it is not a valid zlib stream ({e.Message})"), e);
         }
     }
 
