@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Security;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Whitesky.Nbd.Protocol;
@@ -799,6 +800,11 @@ internal sealed class NbdConnection : IAsyncDisposable
                             using var send = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                             await _stream.WriteAsync(header, send.Token).ConfigureAwait(false);
                             await _stream.FlushAsync(send.Token).ConfigureAwait(false);
+                            if (_stream is SslStream tls)
+                            {
+                                // close_notify: the session ends cleanly on our side too.
+                                await tls.ShutdownAsync().WaitAsync(send.Token).ConfigureAwait(false);
+                            }
                         }
                     }
                     finally
@@ -807,7 +813,10 @@ internal sealed class NbdConnection : IAsyncDisposable
                     }
                 }
 
-                // The server closes after DISC; give the reader a moment to see the clean end.
+                // Nothing comes back after DISC and the client may close at once (the NBD spec; qemu does the
+                // same): waiting for the server to close first cost 4-5 ms per copy against nbdkit. Shutting the
+                // socket down ends the reader's blocking receive, so the stream is never disposed under it.
+                _socket.Shutdown(SocketShutdown.Both);
                 await _readerDone.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or TimeoutException)

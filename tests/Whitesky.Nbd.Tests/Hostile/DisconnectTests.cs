@@ -37,6 +37,40 @@ public class DisconnectTests
     }
 
     [Fact]
+    public async Task Dispose_sends_disc_and_closes_without_waiting_for_the_server_to_hang_up()
+    {
+        var requests = new List<FakeRequest>();
+        var clientClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = ScriptedNbdServer.StartAfterHandshake(async peer =>
+        {
+            // A server that never closes its side after DISC: it only notices the client's end of stream.
+            while (await peer.ReadRequestAsync() is { } request)
+            {
+                requests.Add(request);
+                if (request.Type == FakeNbdWire.CmdWrite)
+                {
+                    await peer.SendAsync(FakeReplies.None(request.Cookie));
+                }
+            }
+
+            clientClosed.SetResult();
+            await release.Task;
+        });
+
+        var client = await NbdClient.ConnectAsync(server.ClientOptions()).WaitAsync(Limit);
+        await client.WriteAsync(0, new byte[4096]).AsTask().WaitAsync(Limit);
+
+        // Before, the client waited up to 5 s for the server to close first; now it closes right after DISC.
+        await client.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(4));
+        await clientClosed.Task.WaitAsync(Limit);
+        release.SetResult();
+        await server.FirstSession.WaitAsync(Limit);
+
+        Assert.Equal([FakeNbdWire.CmdWrite, FakeNbdWire.CmdDisconnect], requests.Select(r => r.Type));
+    }
+
+    [Fact]
     public async Task Overlapping_hole_chunks_fail_at_the_first_byte_too_many()
     {
         await using var server = ScriptedNbdServer.StartAfterHandshake(async peer =>
