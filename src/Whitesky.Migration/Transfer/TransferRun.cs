@@ -345,11 +345,11 @@ internal sealed class TransferRun
         }
     }
 
-    private async Task CopyBlockAsync(IVirtualDisk disk, long offset, int length, byte[] buffer, CancellationToken cancellationToken)
+    private async Task CopyBlockAsync(IVirtualDisk disk, long offset, int length, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         try
         {
-            var block = buffer.AsMemory(0, length);
+            var block = buffer[..length];
             var readable = (int)Math.Min(length, _capacity - offset);
             try
             {
@@ -379,7 +379,7 @@ internal sealed class TransferRun
     private async Task CopySequentialAsync(ISequentialDisk stream, CancellationToken cancellationToken)
     {
         var covered = new RangeSet();
-        byte[]? buffer = null;
+        Memory<byte> buffer = default;
         long window = -1, low = long.MaxValue, high = 0;
 
         // A window is written as one span from its lowest to its highest byte, the gaps as zero: right when chunks come
@@ -408,19 +408,19 @@ internal sealed class TransferRun
                 var start = position / _requestSize * _requestSize;
                 if (start != window || (!inOrder && low != long.MaxValue && position != high))
                 {
-                    if (buffer is not null)
+                    if (!buffer.IsEmpty)
                     {
                         await DispatchWindowAsync(buffer, window, low, high, covered, cancellationToken).ConfigureAwait(false);
                     }
 
                     // The slot is taken when the window is dispatched (below), not while it fills.
                     buffer = await _buffers.RentAsync(cancellationToken).ConfigureAwait(false);
-                    buffer.AsSpan(0, _requestSize).Clear();
+                    buffer.Span.Clear();
                     (window, low, high) = (start, long.MaxValue, 0);
                 }
 
                 var count = (int)Math.Min(data.Length, start + _requestSize - position);
-                data.Span[..count].CopyTo(buffer.AsSpan((int)(position - start)));
+                data.Span[..count].CopyTo(buffer.Span[(int)(position - start)..]);
                 low = Math.Min(low, position);
                 high = Math.Max(high, position + count);
                 data = data[count..];
@@ -428,7 +428,7 @@ internal sealed class TransferRun
             }
         }
 
-        if (buffer is not null)
+        if (!buffer.IsEmpty)
         {
             await DispatchWindowAsync(buffer, window, low, high, covered, cancellationToken).ConfigureAwait(false);
         }
@@ -444,7 +444,7 @@ internal sealed class TransferRun
     }
 
     /// <summary>Starts the writes of one window's buffer: the block-aligned span its chunks covered, less what a checkpoint holds.</summary>
-    private async Task DispatchWindowAsync(byte[] buffer, long window, long low, long high, RangeSet covered, CancellationToken cancellationToken)
+    private async Task DispatchWindowAsync(Memory<byte> buffer, long window, long low, long high, RangeSet covered, CancellationToken cancellationToken)
     {
         var start = low / _alignment * _alignment;
         var end = Math.Min((high + _alignment - 1) / _alignment * _alignment, _total);
@@ -469,13 +469,13 @@ internal sealed class TransferRun
         _ = WriteWindowAsync(buffer, window, missing, cancellationToken);
     }
 
-    private async Task WriteWindowAsync(byte[] buffer, long window, List<TransferRange> ranges, CancellationToken cancellationToken)
+    private async Task WriteWindowAsync(Memory<byte> buffer, long window, List<TransferRange> ranges, CancellationToken cancellationToken)
     {
         try
         {
             foreach (var range in ranges)
             {
-                await WriteBlockAsync(buffer.AsMemory((int)(range.Offset - window), (int)range.Length), range.Offset, cancellationToken).ConfigureAwait(false);
+                await WriteBlockAsync(buffer.Slice((int)(range.Offset - window), (int)range.Length), range.Offset, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex)
@@ -629,7 +629,7 @@ internal sealed class TransferRun
         }
     }
 
-    private async Task<byte[]> RentAsync(CancellationToken cancellationToken)
+    private async Task<Memory<byte>> RentAsync(CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -766,7 +766,7 @@ internal sealed class TransferRun
                 var buffer = await _buffers.RentAsync(ct).ConfigureAwait(false);
                 try
                 {
-                    var memory = buffer.AsMemory(0, length);
+                    var memory = buffer[..length];
                     await SendAsync(static (sink, offset, state, c) => sink.ReadAsync(offset, (Memory<byte>)state!, c), offset, memory, "READ", ct).ConfigureAwait(false);
                     var same = block.Hash is { } hash
                         ? XxHash128.HashToUInt128(memory.Span) == hash
