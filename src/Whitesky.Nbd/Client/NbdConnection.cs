@@ -815,7 +815,9 @@ internal sealed class NbdConnection : IAsyncDisposable
 
                 // Nothing comes back after DISC and the client may close at once (the NBD spec; qemu does the
                 // same): waiting for the server to close first cost 4-5 ms per copy against nbdkit. Shutting the
-                // socket down ends the reader's blocking receive, so the stream is never disposed under it.
+                // socket down ends the reader's blocking receive, so the stream is never disposed under it. (The
+                // TLS-PSK stream can send close_notify only as part of closing; against nbdkit it never arrived before
+                // either, the server having closed first.)
                 _socket.Shutdown(SocketShutdown.Both);
                 await _readerDone.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             }
