@@ -49,7 +49,7 @@ internal sealed partial class RequestBufferPool : IDisposable
 
     public int Count { get; }
 
-    /// <summary>Whether the kernel accepted the huge-page advice for the region (for logs and tests).</summary>
+    /// <summary>Whether the kernel accepted the huge-page advice for the region (in the transfer's debug log; tests read it).</summary>
     public bool HugePages => _region.HugePages;
 
     public async ValueTask<Memory<byte>> RentAsync(CancellationToken cancellationToken)

@@ -5,8 +5,8 @@ namespace Whitesky.Migration.Transfer;
 /// <summary>Source-generated log messages of the transfer engine.</summary>
 internal static partial class TransferLog
 {
-    [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "Transferring {Source} ({Capacity} bytes) to {Target}: {Window} request(s) in flight, {RequestSize}-byte requests, {Buffers} buffer(s), target reads as zero: {TargetIsZero}, resuming {Resumed} bytes")]
-    public static partial void Plan(ILogger logger, string source, long capacity, string target, int window, int requestSize, int buffers, bool targetIsZero, long resumed);
+    [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "Transferring {Source} ({Capacity} bytes) to {Target}: {Window} request(s) in flight, {RequestSize}-byte requests, {Buffers} buffer(s) (huge pages advised: {HugePages}), target reads as zero: {TargetIsZero}, resuming {Resumed} bytes")]
+    public static partial void Plan(ILogger logger, string source, long capacity, string target, int window, int requestSize, int buffers, bool hugePages, bool targetIsZero, long resumed);
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "A request to {Target} at offset {Offset} failed ({Reason}); retry {Attempt} of {MaxRetries}")]
     public static partial void Retrying(ILogger logger, string target, long offset, string reason, int attempt, int maxRetries);

@@ -88,7 +88,7 @@ internal sealed class TransferRun
         _stop = stop;
         _slots = new SemaphoreSlim(_window, _window);
         using var buffers = _buffers = new RequestBufferPool(_requestSize, (int)Math.Clamp(_options.BufferMemory / _requestSize, 1, _window));
-        TransferLog.Plan(_logger, SourceName, _capacity, _sink.Name, _window, _requestSize, buffers.Count, _targetIsZero, _resumed);
+        TransferLog.Plan(_logger, SourceName, _capacity, _sink.Name, _window, _requestSize, buffers.Count, buffers.HugePages, _targetIsZero, _resumed);
 
         // The periodic loops stop when their timer is disposed (the pending wait then returns false): cancelling a
         // PeriodicTimer's wait throws an exception whose stack trace is rendered with source lines, which costs a
