@@ -524,43 +524,20 @@ internal sealed class Qcow2Disk : IVirtualDisk
     public async IAsyncEnumerable<DiskExtent> GetExtentsAsync(long offset, long length, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         DiskRange.Check(this, offset, length);
-        var end = offset + length;
-        DiskExtent? pending = null;
-        var position = offset;
-        while (position < end)
+        await foreach (var e in ExtentRuns.WalkAsync(offset, offset + length, _parent, async (position, remaining, ct) =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var piece = await ResolveAsync(position, end - position, cancellationToken).ConfigureAwait(false);
-            if (piece.Kind == PieceKind.Unallocated && _parent is not null)
-            {
-                await foreach (var e in ExtentRuns.ThroughParentAsync(_parent, position, piece.Length, cancellationToken).ConfigureAwait(false))
-                {
-                    if (ExtentRuns.Merge(ref pending, e) is { } done)
-                    {
-                        yield return done;
-                    }
-                }
-            }
-            else
-            {
-                var kind = piece.Kind switch
+            var piece = await ResolveAsync(position, remaining, ct).ConfigureAwait(false);
+            return piece.Kind == PieceKind.Unallocated && _parent is not null
+                ? ExtentPiece.Parent(piece.Length)
+                : new ExtentPiece(piece.Length, piece.Kind switch
                 {
                     PieceKind.Data or PieceKind.Compressed => DiskExtentKind.Data,
                     PieceKind.Zero => DiskExtentKind.Zero,
                     _ => DiskExtentKind.Unallocated,
-                };
-                if (ExtentRuns.Merge(ref pending, new DiskExtent(position, piece.Length, kind)) is { } done)
-                {
-                    yield return done;
-                }
-            }
-
-            position += piece.Length;
-        }
-
-        if (pending is { } last)
+                });
+        }, cancellationToken).ConfigureAwait(false))
         {
-            yield return last;
+            yield return e;
         }
     }
 

@@ -372,37 +372,15 @@ internal sealed class VhdDisk : IVirtualDisk
             yield break;
         }
 
-        DiskExtent? pending = null;
-        var position = offset;
-        while (position < end)
+        await foreach (var e in ExtentRuns.WalkAsync(offset, end, _parent, async (position, remaining, ct) =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var piece = await ResolveAsync(position, end - position, cancellationToken).ConfigureAwait(false);
-            if (piece.Kind == PieceKind.Unallocated && _parent is not null)
-            {
-                await foreach (var e in ExtentRuns.ThroughParentAsync(_parent, position, piece.Length, cancellationToken).ConfigureAwait(false))
-                {
-                    if (ExtentRuns.Merge(ref pending, e) is { } done)
-                    {
-                        yield return done;
-                    }
-                }
-            }
-            else
-            {
-                var kind = piece.Kind == PieceKind.Data ? DiskExtentKind.Data : DiskExtentKind.Unallocated;
-                if (ExtentRuns.Merge(ref pending, new DiskExtent(position, piece.Length, kind)) is { } done)
-                {
-                    yield return done;
-                }
-            }
-
-            position += piece.Length;
-        }
-
-        if (pending is { } last)
+            var piece = await ResolveAsync(position, remaining, ct).ConfigureAwait(false);
+            return piece.Kind == PieceKind.Unallocated && _parent is not null
+                ? ExtentPiece.Parent(piece.Length)
+                : new ExtentPiece(piece.Length, piece.Kind == PieceKind.Data ? DiskExtentKind.Data : DiskExtentKind.Unallocated);
+        }, cancellationToken).ConfigureAwait(false))
         {
-            yield return last;
+            yield return e;
         }
     }
 

@@ -322,48 +322,19 @@ internal sealed class VhdxDisk : IVirtualDisk
     public async IAsyncEnumerable<DiskExtent> GetExtentsAsync(long offset, long length, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         DiskRange.Check(this, offset, length);
-        var end = offset + length;
-        DiskExtent? pending = null;
-        var position = offset;
-        while (position < end)
+        await foreach (var e in ExtentRuns.WalkAsync(offset, offset + length, _parent, async (position, remaining, ct) =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var piece = await ResolveAsync(position, end - position, cancellationToken).ConfigureAwait(false);
-            if (piece.Kind == PieceKind.Parent)
+            var piece = await ResolveAsync(position, remaining, ct).ConfigureAwait(false);
+            return piece.Kind switch
             {
-                await foreach (var e in ExtentRuns.ThroughParentAsync(_parent!, position, piece.Length, cancellationToken).ConfigureAwait(false))
-                {
-                    if (ExtentRuns.Merge(ref pending, e) is { } done)
-                    {
-                        yield return done;
-                    }
-                }
-            }
-            else if (piece.Kind == PieceKind.Data)
-            {
-                foreach (var e in PayloadExtents(position, piece))
-                {
-                    if (ExtentRuns.Merge(ref pending, e) is { } done)
-                    {
-                        yield return done;
-                    }
-                }
-            }
-            else
-            {
-                var kind = piece.Kind == PieceKind.Zero ? DiskExtentKind.Zero : DiskExtentKind.Unallocated;
-                if (ExtentRuns.Merge(ref pending, new DiskExtent(position, piece.Length, kind)) is { } done)
-                {
-                    yield return done;
-                }
-            }
-
-            position += piece.Length;
-        }
-
-        if (pending is { } last)
+                PieceKind.Parent => ExtentPiece.Parent(piece.Length),
+                PieceKind.Data => new ExtentPiece(piece.Length, DiskExtentKind.Data, Parts: PayloadExtents(position, piece)),
+                PieceKind.Zero => new ExtentPiece(piece.Length, DiskExtentKind.Zero),
+                _ => new ExtentPiece(piece.Length, DiskExtentKind.Unallocated),
+            };
+        }, cancellationToken).ConfigureAwait(false))
         {
-            yield return last;
+            yield return e;
         }
     }
 
