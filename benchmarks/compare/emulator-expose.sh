@@ -22,14 +22,6 @@ for tool in nbdkit nbdcopy dotnet python3 curl jq cmp awk; do
   command -v "$tool" >/dev/null 2>&1 || { echo "emulator-expose.sh: $tool is required" >&2; exit 1; }
 done
 mkdir -p "$WORK"
-EMU_PID=
-stop_emulator() {
-  if [ -n "${EMU_PID:-}" ]; then
-    kill -TERM "$EMU_PID" 2>/dev/null || true
-    wait "$EMU_PID" 2>/dev/null || true
-    EMU_PID=
-  fi
-}
 trap 'stop_emulator; stop_nbdkit; rm -rf "$WORK/data" "$WORK/target.raw"' EXIT
 
 SDK=$(build_sdk "$WORK")
@@ -44,17 +36,7 @@ PSK="$WORK/keys.psk"
 make_psk_file "$PSK"
 
 # The emulator, once for the whole run.
-rm -rf "$WORK/data"
-"$SDK" emulator --port 0 --data "$WORK/data" >"$WORK/emulator.env" 2>>"$WORK/emulator.err" &
-EMU_PID=$!
-for _ in $(seq 1 1500); do grep -q '^WHITESKY_JWT=' "$WORK/emulator.env" && break; sleep 0.02; done
-set -a
-# shellcheck disable=SC1091
-. "$WORK/emulator.env"
-set +a
-api() { curl -sSf -X "$1" -H "Authorization: Bearer $WHITESKY_JWT" "$WHITESKY_BASE_URL$2"; }
-LOCATION="/customers/$WHITESKY_CUSTOMER_ID/locations/$WHITESKY_LOCATION"
-CLOUDSPACE="/customers/$WHITESKY_CUSTOMER_ID/cloudspaces/$WHITESKY_CLOUDSPACE_ID"
+start_emulator
 
 # Creates and exposes a fresh 1 GiB disk; sets DISK_ID, URI (for the case) and DISK_FILE.
 expose_fresh_disk() {

@@ -122,6 +122,32 @@ with open(path, "wb") as f:
 PY
 }
 
+# Starts `$SDK emulator` on a free port with its data in $WORK/data (fresh) and waits for its environment
+# (WHITESKY_BASE_URL, WHITESKY_JWT, ...), which it exports; sets EMU_PID, LOCATION and CLOUDSPACE (API paths)
+# and defines `api METHOD PATH`. stop_emulator ends it.
+EMU_PID=
+start_emulator() {
+  rm -rf "$WORK/data"
+  "$SDK" emulator --port 0 --data "$WORK/data" >"$WORK/emulator.env" 2>>"$WORK/emulator.err" &
+  EMU_PID=$!
+  for _ in $(seq 1 1500); do grep -q '^WHITESKY_JWT=' "$WORK/emulator.env" && break; sleep 0.02; done
+  set -a
+  # shellcheck disable=SC1091
+  . "$WORK/emulator.env"
+  set +a
+  api() { curl -sSf -X "$1" -H "Authorization: Bearer $WHITESKY_JWT" "$WHITESKY_BASE_URL$2"; }
+  LOCATION="/customers/$WHITESKY_CUSTOMER_ID/locations/$WHITESKY_LOCATION"
+  CLOUDSPACE="/customers/$WHITESKY_CUSTOMER_ID/cloudspaces/$WHITESKY_CLOUDSPACE_ID"
+}
+
+stop_emulator() {
+  if [ -n "${EMU_PID:-}" ]; then
+    kill -TERM "$EMU_PID" 2>/dev/null || true
+    wait "$EMU_PID" 2>/dev/null || true
+    EMU_PID=
+  fi
+}
+
 # Makes the PSK file $1 (one random 256-bit key for the identity "bench") unless it is there.
 make_psk_file() {
   if [ ! -s "$1" ]; then

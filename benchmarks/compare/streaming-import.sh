@@ -20,8 +20,7 @@ for tool in nbdkit nbdcopy qemu-img dotnet curl jq cmp awk; do
   command -v "$tool" >/dev/null 2>&1 || { echo "streaming-import.sh: $tool is required" >&2; exit 1; }
 done
 mkdir -p "$WORK"
-EMU_PID=
-trap '[ -n "$EMU_PID" ] && kill -TERM "$EMU_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK/data" "$WORK/psk"' EXIT
+trap 'stop_emulator; wait 2>/dev/null; rm -rf "$WORK/data" "$WORK/psk"' EXIT
 
 SDK=$(build_sdk "$WORK")
 SOURCE="$WORK/source.qcow2"
@@ -33,17 +32,7 @@ fi
 [ -f "$WORK/source.raw" ] || qemu-img convert -O raw "$SOURCE" "$WORK/source.raw"
 cat "$SOURCE" >/dev/null
 
-rm -rf "$WORK/data"
-"$SDK" emulator --port 0 --data "$WORK/data" >"$WORK/emulator.env" 2>>"$WORK/emulator.err" &
-EMU_PID=$!
-for _ in $(seq 1 1500); do grep -q '^WHITESKY_JWT=' "$WORK/emulator.env" && break; sleep 0.02; done
-set -a
-# shellcheck disable=SC1091
-. "$WORK/emulator.env"
-set +a
-api() { curl -sSf -X "$1" -H "Authorization: Bearer $WHITESKY_JWT" "$WHITESKY_BASE_URL$2"; }
-LOCATION="/customers/$WHITESKY_CUSTOMER_ID/locations/$WHITESKY_LOCATION"
-CLOUDSPACE="/customers/$WHITESKY_CUSTOMER_ID/cloudspaces/$WHITESKY_CLOUDSPACE_ID"
+start_emulator
 
 # The peer's import: create, expose, qemu-img into the exposure, unexpose. Prints the disk id.
 peer_import() {
