@@ -36,19 +36,8 @@ public sealed class TarArchive : IAsyncDisposable
 
     /// <summary>Opens a tar file.</summary>
     /// <exception cref="DiskFormatException">A header is malformed, a name is refused, or the file is truncated.</exception>
-    public static async Task<TarArchive> OpenAsync(string path, CancellationToken cancellationToken = default)
-    {
-        var source = FileSource.Open(path);
-        try
-        {
-            return await OpenAsync(source, ownsSource: true, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await source.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    public static Task<TarArchive> OpenAsync(string path, CancellationToken cancellationToken = default) =>
+        FileSource.OpenOwnedAsync(path, source => OpenAsync(source, ownsSource: true, cancellationToken));
 
     /// <summary>Reads the entries of a tar archive in <paramref name="source"/>; the source stays the caller's.</summary>
     /// <exception cref="DiskFormatException">A header is malformed, a name is refused, or the source is truncated.</exception>

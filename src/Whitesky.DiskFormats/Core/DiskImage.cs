@@ -14,22 +14,13 @@ public static class DiskImage
 
     /// <summary>Opens an image file; its format is probed from its content unless <see cref="DiskImageOptions.Format"/> says it.</summary>
     /// <exception cref="DiskFormatException">The image is malformed, unsupported, or refers to files the resolver refuses.</exception>
-    public static async Task<IVirtualDisk> OpenAsync(string path, DiskImageOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        var source = FileSource.Open(path);
-        try
+    public static Task<IVirtualDisk> OpenAsync(string path, DiskImageOptions? options = null, CancellationToken cancellationToken = default) =>
+        FileSource.OpenOwnedAsync(path, source =>
         {
             var context = new DiskOpenContext(options ?? new DiskImageOptions());
             context.Enter(source.Name);
-            return await OpenAsync(source, context, ownsSource: true, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await source.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+            return OpenAsync(source, context, ownsSource: true, cancellationToken);
+        });
 
     /// <summary>Opens an image from a source; the source stays the caller's (disposing the disk does not dispose it).</summary>
     public static Task<IVirtualDisk> OpenAsync(IRandomAccessSource source, DiskImageOptions? options = null, CancellationToken cancellationToken = default)

@@ -29,6 +29,25 @@ public sealed class FileSource : IRandomAccessSource
     /// <summary>The handle, for callers that ask the OS about the file (allocation, for example).</summary>
     public SafeFileHandle Handle => _handle;
 
+    /// <summary>
+    /// Opens the file at <paramref name="path"/> and hands it to <paramref name="open"/>, which takes ownership of it
+    /// when it succeeds; when it fails, the file is closed again. Every error (a bad path included) comes through
+    /// the returned task.
+    /// </summary>
+    internal static async Task<T> OpenOwnedAsync<T>(string path, Func<FileSource, Task<T>> open)
+    {
+        var source = Open(path);
+        try
+        {
+            return await open(source).ConfigureAwait(false);
+        }
+        catch
+        {
+            await source.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
     /// <summary>Opens a file for reading.</summary>
     public static FileSource Open(string path)
     {

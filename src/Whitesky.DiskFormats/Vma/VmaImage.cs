@@ -25,20 +25,8 @@ public sealed class VmaImage : IAsyncDisposable
 
     /// <summary>Opens and indexes the archive file at <paramref name="path"/>.</summary>
     /// <exception cref="DiskFormatException">The file is not a VMA archive, or is corrupt or truncated.</exception>
-    public static async Task<VmaImage> OpenAsync(string path, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        var source = FileSource.Open(path);
-        try
-        {
-            return await OpenAsync(source, ownsSource: true, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await source.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    public static Task<VmaImage> OpenAsync(string path, CancellationToken cancellationToken = default) =>
+        FileSource.OpenOwnedAsync(path, source => OpenAsync(source, ownsSource: true, cancellationToken));
 
     /// <summary>Opens and indexes the archive in <paramref name="source"/>, which stays the caller's.</summary>
     /// <exception cref="DiskFormatException">The source is not a VMA archive, or is corrupt or truncated.</exception>
